@@ -1,0 +1,75 @@
+using RobustCli.Torch.nn;
+
+namespace RobustCli.Torch.Serialization;
+
+/// <summary>
+/// State dicts to and from files that PyTorch reads and writes. The format follows the extension:
+/// <c>.safetensors</c> is safetensors; anything else (.pt, .pth, .ckpt) is torch.save's zip format.
+/// Loading detects the format from the bytes and finds the state dict inside common checkpoint layouts.
+/// </summary>
+public static class Weights
+{
+    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> stateDict, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) SafeTensors.Save(path, stateDict, metadata);
+        else TorchArchive.SaveStateDict(path, stateDict);
+    }
+
+    public static void Save(string path, Module module, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        using var scope = DisposeScope.Open();
+        using var sd = module.StateDict();
+        Save(path, sd, metadata);
+    }
+
+    /// <summary>Keys under which checkpoints commonly nest the model's state dict.</summary>
+    public static readonly string[] NestedKeys = ["state_dict", "model_state_dict", "model", "net", "network"];
+
+    /// <summary>Loads a state dict (tensors owned by the returned StateDict; dispose it when done).</summary>
+    public static StateDict Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"weights file not found: {path}", path);
+        if (IsSafeTensors(path)) return SafeTensors.Load(path).Tensors;
+        var root = TorchArchive.Load(path);
+        var found = FindStateDict(root);
+        if (found == null)
+        {
+            DisposeTensors(root);
+            throw new FormatException($"{path}: no state dict found: expected a dict of tensors at the top or under one of {string.Join(", ", NestedKeys)}");
+        }
+        var sd = new StateDict();
+        foreach (var (k, v) in found) sd.Add(k.ToString()!, (Tensor)v!);
+        // Tensors outside the state dict (optimizer state in a training checkpoint) are freed now.
+        DisposeTensors(root, keep: sd.Values.ToHashSet());
+        return sd;
+    }
+
+    private static IEnumerable<KeyValuePair<object, object?>>? FindStateDict(object? root)
+    {
+        if (root is not IDictionary<object, object?> d) return null;
+        if (d.Count > 0 && d.All(kv => kv.Key is string && kv.Value is Tensor)) return d;
+        foreach (var key in NestedKeys)
+            if (d.TryGetValue(key, out var inner) && FindStateDict(inner) is { } found) return found;
+        return null;
+    }
+
+    internal static void DisposeTensors(object? o, HashSet<Tensor>? keep = null)
+    {
+        switch (o)
+        {
+            case Tensor t when keep == null || !keep.Contains(t): t.Dispose(); break;
+            case IDictionary<object, object?> d: foreach (var v in d.Values) DisposeTensors(v, keep); break;
+            case System.Collections.IEnumerable e and not string: foreach (var v in e) DisposeTensors(v, keep); break;
+            case PyObject p: foreach (var v in p.Args) DisposeTensors(v, keep); break;
+        }
+    }
+
+    private static bool IsSafeTensors(string path)
+    {
+        using var f = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[9];
+        if (f.Read(head) < 9) return false;
+        var n = BitConverter.ToUInt64(head[..8]);
+        return head[8] == (byte)'{' && n < (ulong)f.Length;
+    }
+}

@@ -1,0 +1,24 @@
+using System.CommandLine;
+using RobustCli.Torch;
+
+namespace RobustCli.Commands;
+
+/// <summary><c>robust info</c>: versions, threads and devices, the first thing to check on a new machine.</summary>
+public static class InfoCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("info", "Show RobustCli and libtorch versions, threads and available devices.");
+        cmd.SetAction(parse =>
+        {
+            var o = parse.InvocationConfiguration.Output;
+            Runtime.ConfigureThreads(null);
+            o.WriteLine($"RobustCli {typeof(InfoCommand).Assembly.GetName().Version}");
+            o.WriteLine($"libtorch  {torch.LibTorchVersion}");
+            o.WriteLine($"threads   {torch.NumThreads} (of {Environment.ProcessorCount} cores)");
+            o.WriteLine($"cuda      shim compiled with CUDA: {torch.Cuda.IsCompiled}; available: {torch.Cuda.IsAvailable}; devices: {torch.Cuda.DeviceCount}");
+            return 0;
+        });
+        return cmd;
+    }
+}

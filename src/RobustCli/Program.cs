@@ -1,0 +1,3 @@
+using RobustCli;
+
+return Cli.Build().Parse(args).Invoke();

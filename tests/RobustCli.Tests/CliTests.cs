@@ -1,0 +1,63 @@
+using System.CommandLine;
+using System.Text.Json;
+using RobustCli.Tests.Shared;
+
+namespace RobustCli.Tests;
+
+public sealed class CliTests
+{
+    private static (int Code, string Out, string Err) Run(string args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = Cli.Build().Parse(args).Invoke(new InvocationConfiguration { Output = o, Error = e });
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void InfoNamesLibtorchAndThreads()
+    {
+        var (code, output, _) = Run("info");
+        Assert.Equal(0, code);
+        Assert.Contains("libtorch  1.", output);
+        Assert.Contains($"threads   {Environment.ProcessorCount} ", output);
+    }
+
+    [Fact]
+    public void BenchWritesMediansAndJson()
+    {
+        var json = Path.Combine(TestPaths.TempDir(), "bench.json");
+        var (code, output, err) = Run($"bench --models smallcnn --repeats 3 --iters 1 --steps 1 --overhead-calls 1000 --no-reference --json {json}");
+        Assert.True(code == 0, err);
+        Assert.Contains("smallcnn (batch 128, PGD-1 AT step): RobustCli", output);
+        var doc = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        var m = doc.GetProperty("models").GetProperty("smallcnn");
+        var runs = m.GetProperty("robustcli_runs").EnumerateArray().Select(e => e.GetDouble()).OrderBy(v => v).ToArray();
+        Assert.Equal(3, runs.Length);
+        Assert.Equal(runs[1], m.GetProperty("robustcli_images_per_s").GetDouble());
+        Assert.True(doc.GetProperty("overhead").GetProperty("robustcli_add_inplace_ns").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void BenchBesideTheReferenceReportsTheRatio()
+    {
+        var script = Path.Combine(TestPaths.TempDir(), "reference_pgd_at.py");
+        // A stand-in reference with the real one's output format keeps this test fast and independent of ../shared.
+        File.WriteAllText(script, "import sys\nprint(f'{sys.argv[1]} bs={sys.argv[2]} pgd{sys.argv[3]} device=cpu images/s=100.0')\n");
+        var json = Path.Combine(Path.GetDirectoryName(script)!, "bench.json");
+        var (code, output, err) = Run($"bench --models smallcnn --repeats 1 --iters 1 --steps 1 --overhead-calls 1000 --reference {script} --json {json}");
+        Assert.True(code == 0, err);
+        var m = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("models").GetProperty("smallcnn");
+        Assert.Equal(100.0, m.GetProperty("pytorch_images_per_s").GetDouble());
+        Assert.InRange(m.GetProperty("ratio").GetDouble(), m.GetProperty("robustcli_images_per_s").GetDouble() / 100.0 - 0.002, m.GetProperty("robustcli_images_per_s").GetDouble() / 100.0 + 0.002);
+        Assert.Contains("ratio", output);
+    }
+
+    [Fact]
+    public void BenchRejectsAnUnknownModelWithExitCode2()
+    {
+        var (code, _, err) = Run("bench --models resnet9000 --no-reference");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown model 'resnet9000'", err);
+    }
+}

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace RobustCli.Tests.Shared;
+
+/// <summary>Locates the repository, its fixtures and Debian's PyTorch for the tests.</summary>
+public static class TestPaths
+{
+    public static string RepoRoot
+    {
+        get
+        {
+            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "RobustCli.sln"))) return d.FullName;
+            throw new InvalidOperationException("repository root (RobustCli.sln) not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public static string Fixture(string name) => Path.Combine(RepoRoot, "tests", "fixtures", name);
+    public static string PythonScript(string name) => Path.Combine(RepoRoot, "tests", "python", name);
+
+    /// <summary>Debian's python3 with torch 1.13 (the python3 first on PATH may lack torch).</summary>
+    public const string Python = "/usr/bin/python3";
+
+    /// <summary>Runs a Python script with arguments; throws with its stderr when it fails.</summary>
+    public static string RunPython(string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(PythonScript(script));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {Python}: install python3-torch (./scripts/setup.sh)");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{script} {string.Join(' ', args)} failed ({p.ExitCode}):\n{stderr}");
+        return stdout.Result;
+    }
+
+    public static string TempDir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), "robustcli-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(d);
+        return d;
+    }
+}

@@ -1,0 +1,46 @@
+"""The two reference models of ../shared/bench/reference_pgd_at.py, with the same attribute (and so
+state_dict key) names, for the interop tests."""
+import torch.nn as nn, torch.nn.functional as F
+
+
+class SmallCNN(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.c1 = nn.Conv2d(1, 32, 3); s.c2 = nn.Conv2d(32, 32, 3)
+        s.c3 = nn.Conv2d(32, 64, 3); s.c4 = nn.Conv2d(64, 64, 3)
+        s.f1 = nn.Linear(64 * 4 * 4, 200); s.f2 = nn.Linear(200, 200); s.f3 = nn.Linear(200, 10)
+
+    def forward(s, x):
+        x = F.max_pool2d(F.relu(s.c2(F.relu(s.c1(x)))), 2)
+        x = F.max_pool2d(F.relu(s.c4(F.relu(s.c3(x)))), 2)
+        x = x.flatten(1)
+        return s.f3(F.relu(s.f2(F.relu(s.f1(x)))))
+
+
+class PreActBlock(nn.Module):
+    def __init__(s, i, o, st):
+        super().__init__()
+        s.bn1 = nn.BatchNorm2d(i); s.conv1 = nn.Conv2d(i, o, 3, st, 1, bias=False)
+        s.bn2 = nn.BatchNorm2d(o); s.conv2 = nn.Conv2d(o, o, 3, 1, 1, bias=False)
+        s.sc = nn.Conv2d(i, o, 1, st, bias=False) if st != 1 or i != o else None
+
+    def forward(s, x):
+        out = F.relu(s.bn1(x)); sc = s.sc(out) if s.sc is not None else x
+        out = s.conv1(out); out = s.conv2(F.relu(s.bn2(out)))
+        return out + sc
+
+
+class PreAct18(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False); layers = []; i = 64
+        for o, st in [(64, 1), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1)]:
+            layers.append(PreActBlock(i, o, st)); i = o
+        s.layers = nn.Sequential(*layers); s.bn = nn.BatchNorm2d(512); s.fc = nn.Linear(512, 10)
+
+    def forward(s, x):
+        out = F.relu(s.bn(s.layers(s.conv1(x))))
+        return s.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
+MODELS = {"smallcnn": (SmallCNN, (1, 28, 28)), "preact18": (PreAct18, (3, 32, 32))}
