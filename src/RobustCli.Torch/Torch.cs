@@ -6,7 +6,7 @@ namespace RobustCli.Torch;
 
 /// <summary>The <c>torch.*</c> namespace: tensor factories and runtime switches, with PyTorch's names in PascalCase.</summary>
 #pragma warning disable CS8981 // lower-case on purpose: reads as PyTorch's torch namespace
-public static partial class torch
+public static unsafe partial class torch
 #pragma warning restore CS8981
 {
     private enum Factory { Empty = 0, Zeros, Ones, Rand, Randn }
@@ -112,6 +112,13 @@ public static partial class torch
 
     public static Tensor Where(Tensor condition, Tensor a, Tensor b) => Tensor.Wrap(rcl_where(condition.Handle, a.Handle, b.Handle));
 
+    /// <summary>Drops (setToNone) or zeroes the gradients of many tensors in one native call.</summary>
+    internal static void ZeroGrads(IReadOnlyList<Tensor> tensors, bool setToNone)
+    {
+        var h = Handles(tensors);
+        fixed (IntPtr* p = h) TorchException.Check(rcl_zero_grads(p, h.Length, setToNone ? 1 : 0));
+    }
+
     internal static IntPtr[] Handles(IReadOnlyList<Tensor> tensors)
     {
         var h = new IntPtr[tensors.Count];
@@ -135,6 +142,21 @@ public static partial class torch
     }
 
     public static void SetNumInteropThreads(int n) => TorchException.Check(rcl_set_num_interop_threads(n));
+
+    /// <summary>
+    /// Keeps freed CPU tensor memory in the process (glibc malloc thresholds) so the large activations of
+    /// a training step are reused rather than page-faulted in afresh: about 10-15% on PreActResNet-18 PGD-AT
+    /// here. The price is that resident memory stays at its peak, as with PyTorch's CUDA caching allocator.
+    /// Returns false where the C library is not glibc.
+    /// </summary>
+    public static bool RetainCpuAllocations(long mmapThresholdBytes = 32L << 20, long trimThresholdBytes = int.MaxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(mmapThresholdBytes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(trimThresholdBytes);
+        var r = rcl_cpu_allocator_retain(mmapThresholdBytes, trimThresholdBytes);
+        if (r != 0 && rcl_last_error() != null) throw TorchException.FromNative("mallopt failed");
+        return r == 0;
+    }
 
     public static class Cuda
     {

@@ -43,7 +43,8 @@ public sealed class CliTests
     {
         var script = Path.Combine(TestPaths.TempDir(), "reference_pgd_at.py");
         // A stand-in reference with the real one's output format keeps this test fast and independent of ../shared.
-        File.WriteAllText(script, "import sys\nprint(f'{sys.argv[1]} bs={sys.argv[2]} pgd{sys.argv[3]} device=cpu images/s=100.0')\n");
+        // It reports 50 img/s when asked for channels_last (CL=1), so the test sees the flag reach it.
+        File.WriteAllText(script, "import os, sys\nv = 50.0 if os.environ.get('CL') == '1' else 100.0\nprint(f'{sys.argv[1]} bs={sys.argv[2]} pgd{sys.argv[3]} device=cpu images/s={v}')\n");
         var json = Path.Combine(Path.GetDirectoryName(script)!, "bench.json");
         var (code, output, err) = Run($"bench --models smallcnn --repeats 1 --iters 1 --steps 1 --overhead-calls 1000 --reference {script} --json {json}");
         Assert.True(code == 0, err);
@@ -51,6 +52,11 @@ public sealed class CliTests
         Assert.Equal(100.0, m.GetProperty("pytorch_images_per_s").GetDouble());
         Assert.InRange(m.GetProperty("ratio").GetDouble(), m.GetProperty("robustcli_images_per_s").GetDouble() / 100.0 - 0.002, m.GetProperty("robustcli_images_per_s").GetDouble() / 100.0 + 0.002);
         Assert.Contains("ratio", output);
+        (code, _, err) = Run($"bench --models smallcnn --repeats 1 --iters 1 --steps 1 --overhead-calls 1000 --channels-last --reference {script} --json {json}");
+        Assert.True(code == 0, err);
+        var cl = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        Assert.True(cl.GetProperty("machine").GetProperty("channels_last").GetBoolean());
+        Assert.Equal(50.0, cl.GetProperty("models").GetProperty("smallcnn").GetProperty("pytorch_images_per_s").GetDouble());
     }
 
     [Fact]

@@ -18,6 +18,7 @@ public sealed class RuntimeTests
         var conv = Assert.Throws<TorchException>(() => F.Conv2d(torch.Ones(1, 3, 8, 8), torch.Ones(4, 2, 3, 3)));
         Assert.Contains("expected input[1, 3, 8, 8] to have 2 channels", conv.Message);
         Assert.Throws<TorchException>(() => a.View(5));
+        Assert.Throws<ArgumentException>(() => F.Conv2d(torch.Ones(1, 3, 8, 8), torch.Ones(4, 3, 3, 3), stride: [1, 1, 1]));
         Assert.Throws<TorchException>(() => a + b);
         // The next call works and sees no stale error.
         Assert.Equal(6.0, a.Sum().Item());
@@ -189,6 +190,16 @@ public sealed class RuntimeTests
             Assert.Contains("CUDA", ex.Message);
         }
         Assert.StartsWith("1.", torch.LibTorchVersion.Length > 0 ? torch.LibTorchVersion : "?");
+    }
+
+    [Fact]
+    public void CpuAllocatorRetentionIsAcceptedByGlibc()
+    {
+        Assert.True(torch.RetainCpuAllocations());
+        Assert.Throws<ArgumentOutOfRangeException>(() => torch.RetainCpuAllocations(mmapThresholdBytes: -1));
+        Assert.True(torch.RetainCpuAllocations());
+        using var scope = DisposeScope.Open();
+        Assert.Equal(64.0 * 1024 * 1024 / 4, torch.Ones(64L * 1024 * 1024 / 4 / 4, 4).Sum().Item());
     }
 
     [Fact]

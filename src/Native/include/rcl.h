@@ -240,6 +240,9 @@ RCL_API int32_t rcl_manual_seed(uint64_t seed);
 RCL_API int32_t rcl_set_num_threads(int32_t n);
 RCL_API int32_t rcl_get_num_threads(void);
 RCL_API int32_t rcl_set_num_interop_threads(int32_t n);
+/* glibc malloc: serve allocations below mmap_threshold from the heap and keep up to trim_threshold
+   bytes of freed heap, so large activations are reused instead of page-faulted in afresh each step. */
+RCL_API int32_t rcl_cpu_allocator_retain(int64_t mmap_threshold, int64_t trim_threshold);
 RCL_API int32_t rcl_cuda_is_available(void);
 RCL_API int32_t rcl_cuda_device_count(void);
 RCL_API int32_t rcl_cudnn_is_available(void);

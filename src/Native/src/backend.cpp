@@ -7,6 +7,10 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #define RCL_TORCH_AT_LEAST(maj, min) \
   (TORCH_VERSION_MAJOR > (maj) || (TORCH_VERSION_MAJOR == (maj) && TORCH_VERSION_MINOR >= (min)))
 
@@ -61,6 +65,22 @@ RCL_API int32_t rcl_manual_seed(uint64_t seed) { RCL_STATUS(at::manual_seed(seed
 RCL_API int32_t rcl_set_num_threads(int32_t n) { RCL_STATUS(at::set_num_threads(n)) }
 RCL_API int32_t rcl_get_num_threads(void) { RCL_TRY return at::get_num_threads(); RCL_CATCH(-1) }
 RCL_API int32_t rcl_set_num_interop_threads(int32_t n) { RCL_STATUS(at::set_num_interop_threads(n)) }
+
+RCL_API int32_t rcl_cpu_allocator_retain(int64_t mmap_threshold, int64_t trim_threshold) {
+  RCL_TRY
+#if defined(__GLIBC__)
+  // Fixed thresholds also switch off glibc's dynamic mmap threshold, which otherwise keeps handing
+  // tensors of tens of MB fresh zero pages (a page fault per 4 KiB) on every training step.
+  if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::min<int64_t>(mmap_threshold, INT32_MAX))) != 1)
+    throw std::runtime_error("mallopt(M_MMAP_THRESHOLD) refused " + std::to_string(mmap_threshold));
+  if (mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<int64_t>(trim_threshold, INT32_MAX))) != 1)
+    throw std::runtime_error("mallopt(M_TRIM_THRESHOLD) refused " + std::to_string(trim_threshold));
+  return 0;
+#else
+  return 1;
+#endif
+  RCL_CATCH(1)
+}
 
 RCL_API int32_t rcl_cuda_is_available(void) { RCL_TRY return torch::cuda::is_available() ? 1 : 0; RCL_CATCH(0) }
 RCL_API int32_t rcl_cuda_device_count(void) {

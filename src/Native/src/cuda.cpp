@@ -21,7 +21,8 @@ RCL_API int32_t rcl_cuda_memory_stats(int32_t dev_index, int64_t* allocated, int
   RCL_TRY
   auto dev = dev_index < 0 ? c10::cuda::current_device() : static_cast<c10::DeviceIndex>(dev_index);
   auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(dev);
-  constexpr auto agg = static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE);
+  // StatType::AGGREGATE is index 0 in every version; its namespace moved in 2.x (c10::CachingAllocator).
+  constexpr size_t agg = 0;
   *allocated = stats.allocated_bytes[agg].current;
   *peak_allocated = stats.allocated_bytes[agg].peak;
   *reserved = stats.reserved_bytes[agg].current;

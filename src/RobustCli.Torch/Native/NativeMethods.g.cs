@@ -372,6 +372,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int rcl_set_num_interop_threads(int n);
 
     [LibraryImport(Library)]
+    internal static partial int rcl_cpu_allocator_retain(long mmap_threshold, long trim_threshold);
+
+    [LibraryImport(Library)]
     internal static partial int rcl_cuda_is_available();
 
     [LibraryImport(Library)]

@@ -10,22 +10,32 @@ public static class F
     private static IntPtr H(Tensor? t) => t?.Handle ?? IntPtr.Zero;
     private static long[] Two(long v) => [v, v];
 
+    /// <summary>A 2-D hyperparameter (stride, padding, ...) as exactly two values: the shim reads two, so a
+    /// wrong length must stop here rather than read past the array. One value means both dimensions.</summary>
+    private static long[] Pair(long[]? v, long fallback, string name) => v switch
+    {
+        null => [fallback, fallback],
+        { Length: 1 } => [v[0], v[0]],
+        { Length: 2 } => v,
+        _ => throw new ArgumentException($"{name} takes one or two values, got {v.Length}", name),
+    };
+
     public static unsafe Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, long[]? stride = null,
         long[]? padding = null, long[]? dilation = null, long groups = 1)
     {
-        fixed (long* s = stride ?? Two(1))
-        fixed (long* p = padding ?? Two(0))
-        fixed (long* d = dilation ?? Two(1))
+        fixed (long* s = Pair(stride, 1, nameof(stride)))
+        fixed (long* p = Pair(padding, 0, nameof(padding)))
+        fixed (long* d = Pair(dilation, 1, nameof(dilation)))
             return Tensor.Wrap(rcl_conv2d(input.Handle, weight.Handle, H(bias), s, p, d, groups));
     }
 
     public static unsafe Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, long[]? stride = null,
         long[]? padding = null, long[]? outputPadding = null, long groups = 1, long[]? dilation = null)
     {
-        fixed (long* s = stride ?? Two(1))
-        fixed (long* p = padding ?? Two(0))
-        fixed (long* o = outputPadding ?? Two(0))
-        fixed (long* d = dilation ?? Two(1))
+        fixed (long* s = Pair(stride, 1, nameof(stride)))
+        fixed (long* p = Pair(padding, 0, nameof(padding)))
+        fixed (long* o = Pair(outputPadding, 0, nameof(outputPadding)))
+        fixed (long* d = Pair(dilation, 1, nameof(dilation)))
             return Tensor.Wrap(rcl_conv_transpose2d(input.Handle, weight.Handle, H(bias), s, p, o, groups, d));
     }
 
@@ -57,10 +67,11 @@ public static class F
     public static unsafe Tensor MaxPool2d(Tensor input, long[] kernelSize, long[]? stride = null, long[]? padding = null,
         long[]? dilation = null, bool ceilMode = false)
     {
-        fixed (long* k = kernelSize)
-        fixed (long* s = stride ?? kernelSize)
-        fixed (long* p = padding ?? Two(0))
-        fixed (long* d = dilation ?? Two(1))
+        var kernel = Pair(kernelSize, 0, nameof(kernelSize));
+        fixed (long* k = kernel)
+        fixed (long* s = Pair(stride ?? kernel, 0, nameof(stride)))
+        fixed (long* p = Pair(padding, 0, nameof(padding)))
+        fixed (long* d = Pair(dilation, 1, nameof(dilation)))
             return Tensor.Wrap(rcl_max_pool2d(input.Handle, k, s, p, d, ceilMode ? 1 : 0));
     }
 
@@ -69,9 +80,10 @@ public static class F
     public static unsafe Tensor AvgPool2d(Tensor input, long[] kernelSize, long[]? stride = null, long[]? padding = null,
         bool ceilMode = false, bool countIncludePad = true)
     {
-        fixed (long* k = kernelSize)
-        fixed (long* s = stride ?? kernelSize)
-        fixed (long* p = padding ?? Two(0))
+        var kernel = Pair(kernelSize, 0, nameof(kernelSize));
+        fixed (long* k = kernel)
+        fixed (long* s = Pair(stride ?? kernel, 0, nameof(stride)))
+        fixed (long* p = Pair(padding, 0, nameof(padding)))
             return Tensor.Wrap(rcl_avg_pool2d(input.Handle, k, s, p, ceilMode ? 1 : 0, countIncludePad ? 1 : 0));
     }
 
@@ -79,7 +91,7 @@ public static class F
 
     public static unsafe Tensor AdaptiveAvgPool2d(Tensor input, long[] outputSize)
     {
-        fixed (long* o = outputSize) return Tensor.Wrap(rcl_adaptive_avg_pool2d(input.Handle, o));
+        fixed (long* o = Pair(outputSize, 0, nameof(outputSize))) return Tensor.Wrap(rcl_adaptive_avg_pool2d(input.Handle, o));
     }
 
     public static Tensor AdaptiveAvgPool2d(Tensor input, long outputSize) => AdaptiveAvgPool2d(input, Two(outputSize));
@@ -93,7 +105,7 @@ public static class F
             throw new ArgumentException("alignCorners applies to bilinear interpolation only");
         var shape = input.Shape;
         if (shape.Length != 4) throw new ArgumentException($"interpolate expects a 4-D (N, C, H, W) input, got {input.Describe()}");
-        var outSize = size ?? [(long)Math.Floor(shape[2] * scaleFactor!.Value), (long)Math.Floor(shape[3] * scaleFactor.Value)];
+        var outSize = size != null ? Pair(size, 0, nameof(size)) : [(long)Math.Floor(shape[2] * scaleFactor!.Value), (long)Math.Floor(shape[3] * scaleFactor.Value)];
         var scale = scaleFactor ?? -1;
         fixed (long* o = outSize)
             return Tensor.Wrap(rcl_interpolate(input.Handle, o, scale, scale, (int)mode, alignCorners == true ? 1 : 0));

@@ -145,11 +145,7 @@ public abstract class Module : IDisposable
     // ---- gradients ----
 
     /// <summary>Drops (default, as PyTorch 2.x) or zeroes every parameter's gradient.</summary>
-    public unsafe void ZeroGrad(bool setToNone = true)
-    {
-        var h = torch.Handles(Parameters().ToList());
-        fixed (IntPtr* p = h) TorchException.Check(Native.NativeMethods.rcl_zero_grads(p, h.Length, setToNone ? 1 : 0));
-    }
+    public void ZeroGrad(bool setToNone = true) => torch.ZeroGrads(Parameters().ToList(), setToNone);
 
     // ---- state dict ----
 

@@ -39,11 +39,7 @@ public abstract class Optimizer : IDisposable
     /// <summary>Applies the update to Params[indices[k]] with gradient grads[k]. Runs under no-grad inside a scope.</summary>
     protected abstract void Update(int[] indices, Tensor[] grads);
 
-    public unsafe void ZeroGrad(bool setToNone = true)
-    {
-        var h = torch.Handles(Params);
-        fixed (IntPtr* p = h) TorchException.Check(NativeMethods.rcl_zero_grads(p, h.Length, setToNone ? 1 : 0));
-    }
+    public void ZeroGrad(bool setToNone = true) => torch.ZeroGrads(Params, setToNone);
 
     private unsafe Tensor?[] Grads()
     {
