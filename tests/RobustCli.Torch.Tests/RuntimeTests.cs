@@ -177,6 +177,8 @@ public sealed class RuntimeTests
     public void ThreadsAndDevices()
     {
         var before = torch.NumThreads;
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS")))
+            Assert.Equal(Environment.ProcessorCount, before); // the binding's default: every core
         torch.NumThreads = 1;
         Assert.Equal(1, torch.NumThreads);
         torch.NumThreads = before;

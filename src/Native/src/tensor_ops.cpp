@@ -17,20 +17,13 @@ using rcl::W;
 // ---- properties ----
 RCL_API int32_t rcl_ndim(rcl_tensor t) { RCL_TRY return static_cast<int32_t>(T(t).dim()); RCL_CATCH(-1) }
 
-RCL_API int32_t rcl_shape(rcl_tensor t, int64_t* out, int32_t cap) {
-  RCL_TRY
-  auto s = T(t).sizes();
-  for (size_t i = 0; i < s.size() && static_cast<int32_t>(i) < cap; ++i) out[i] = s[i];
-  return static_cast<int32_t>(s.size());
-  RCL_CATCH(-1)
+// Copies up to cap values and returns the full count, so a caller with too small a buffer can tell.
+static int32_t copy_dims(at::IntArrayRef dims, int64_t* out, int32_t cap) {
+  for (size_t i = 0; i < dims.size() && static_cast<int32_t>(i) < cap; ++i) out[i] = dims[i];
+  return static_cast<int32_t>(dims.size());
 }
-RCL_API int32_t rcl_strides(rcl_tensor t, int64_t* out, int32_t cap) {
-  RCL_TRY
-  auto s = T(t).strides();
-  for (size_t i = 0; i < s.size() && static_cast<int32_t>(i) < cap; ++i) out[i] = s[i];
-  return static_cast<int32_t>(s.size());
-  RCL_CATCH(-1)
-}
+RCL_API int32_t rcl_shape(rcl_tensor t, int64_t* out, int32_t cap) { RCL_TRY return copy_dims(T(t).sizes(), out, cap); RCL_CATCH(-1) }
+RCL_API int32_t rcl_strides(rcl_tensor t, int64_t* out, int32_t cap) { RCL_TRY return copy_dims(T(t).strides(), out, cap); RCL_CATCH(-1) }
 RCL_API int64_t rcl_numel(rcl_tensor t) { RCL_TRY return T(t).numel(); RCL_CATCH(-1) }
 RCL_API int32_t rcl_dtype(rcl_tensor t) { RCL_TRY return static_cast<int32_t>(T(t).scalar_type()); RCL_CATCH(-1) }
 RCL_API int32_t rcl_device(rcl_tensor t, int32_t* type, int32_t* index) {

@@ -27,16 +27,29 @@ internal static class NativeLoader
         foreach (var candidate in Candidates())
         {
             if (!File.Exists(candidate)) { trace.AppendLine($"  {candidate}: not found"); continue; }
-            if (NativeLibrary.TryLoad(candidate, out handle)) return handle;
+            if (NativeLibrary.TryLoad(candidate, out handle)) return Loaded(handle);
             trace.AppendLine($"  {candidate}: found but failed to load ({DlError()})");
         }
-        if (NativeLibrary.TryLoad(FileName, assembly, path, out handle)) return handle;
+        if (NativeLibrary.TryLoad(FileName, assembly, path, out handle)) return Loaded(handle);
         trace.AppendLine($"  {FileName} through the system search path: {DlError()}");
         failure = "RobustCli could not load its native shim over libtorch. Tried:\n" + trace +
                   "Build it with `dotnet build` (needs cmake and libtorch-dev: run ./scripts/setup.sh), " +
                   "or point RCL_NATIVE_LIB at a built librobustcli_native.so. A library that is found but " +
                   "fails to load usually means libtorch itself is missing (apt-get install libtorch-dev).";
         throw new DllNotFoundException(failure);
+    }
+
+    /// <summary>
+    /// libtorch defaults to the physical core count (1 on a 2-vCPU VM); the binding's default is every core,
+    /// unless OMP_NUM_THREADS says otherwise. Set once here, before any op, through the export itself
+    /// (a P/Invoke from inside the resolver would re-enter it).
+    /// </summary>
+    private static unsafe IntPtr Loaded(IntPtr lib)
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS")) &&
+            NativeLibrary.TryGetExport(lib, "rcl_set_num_threads", out var fn))
+            ((delegate* unmanaged<int, int>)fn)(Environment.ProcessorCount);
+        return lib;
     }
 
     private static IEnumerable<string> Candidates()

@@ -102,39 +102,23 @@ public abstract class Module : IDisposable
     public Module Eval() => Train(false);
 
     /// <summary>Moves every parameter and buffer to a device, keeping the tensor objects (param.data = ...).</summary>
-    public Module To(Device device)
-    {
-        using var noGrad = torch.NoGrad();
-        foreach (var t in AllTensors())
-        {
-            using var moved = t.To(device);
-            t.SetData(moved);
-        }
-        return this;
-    }
+    public Module To(Device device) => Transform(_ => true, t => t.To(device));
 
     /// <summary>Casts floating-point parameters and buffers (integer buffers such as num_batches_tracked stay).</summary>
-    public Module To(DType dtype)
-    {
-        using var noGrad = torch.NoGrad();
-        foreach (var t in AllTensors())
-        {
-            if (!t.DType.IsFloatingPoint()) continue;
-            using var cast = t.To(dtype);
-            t.SetData(cast);
-        }
-        return this;
-    }
+    public Module To(DType dtype) => Transform(t => t.DType.IsFloatingPoint(), t => t.To(dtype));
 
     /// <summary>Stores 4-D weights channels_last (the layout cuDNN's tensor cores want); values are unchanged.</summary>
-    public Module ToMemoryFormat(MemoryFormat format)
+    public Module ToMemoryFormat(MemoryFormat format) => Transform(t => t.Dim == 4, t => t.Contiguous(format));
+
+    /// <summary>Replaces the data of every parameter and buffer that <paramref name="applies"/> to, in place.</summary>
+    private Module Transform(Func<Tensor, bool> applies, Func<Tensor, Tensor> convert)
     {
         using var noGrad = torch.NoGrad();
         foreach (var t in AllTensors())
         {
-            if (t.Dim != 4) continue;
-            using var c = t.Contiguous(format);
-            t.SetData(c);
+            if (!applies(t)) continue;
+            using var converted = convert(t);
+            t.SetData(converted);
         }
         return this;
     }
