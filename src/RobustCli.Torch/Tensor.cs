@@ -70,6 +70,14 @@ public sealed partial class Tensor : IDisposable
         return this;
     }
 
+    /// <summary>Hands this tensor (made outside any scope, or detached) to the innermost scope open on this thread.</summary>
+    public Tensor AttachToCurrentScope()
+    {
+        var current = DisposeScope.Current;
+        if (current != null && Scope != current) current.Attach(this);
+        return this;
+    }
+
     /// <summary>Takes this tensor out of every scope: the caller (or the finalizer) frees it.</summary>
     public Tensor DetachFromScope()
     {

@@ -10,6 +10,11 @@ public static class Cli
     {
         var root = new RootCommand("RobustCli: train adversarially robust image classifiers, attack them, measure robust accuracy.")
         {
+            TrainCommand.Create(),
+            EvalCommand.Create(),
+            SweepCommand.Create(),
+            RunsCommand.Create(),
+            ConfigCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),
         };

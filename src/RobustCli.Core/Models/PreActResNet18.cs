@@ -37,14 +37,14 @@ public sealed class PreActBlock : Module
 /// PreActResNet-18 for 32x32 inputs, as in ../shared/bench/reference_pgd_at.py: conv1, eight PreActBlocks
 /// under "layers" (Sequential, keys layers.0 ... layers.7), a final bn and fc.
 /// </summary>
-public sealed class PreActResNet18 : Module
+public sealed class PreActResNet18 : Classifier
 {
     private readonly Conv2d conv1;
     private readonly Sequential layers;
     private readonly BatchNorm2d bn;
     private readonly Linear fc;
 
-    public PreActResNet18(int numClasses = 10, int inChannels = 3)
+    public PreActResNet18(int numClasses = 10, int inChannels = 3, Normalization? normalization = null) : base(normalization, inChannels)
     {
         conv1 = RegisterModule("conv1", new Conv2d(inChannels, 64, 3, 1, 1, bias: false));
         layers = new Sequential();
@@ -59,7 +59,7 @@ public sealed class PreActResNet18 : Module
         fc = RegisterModule("fc", new Linear(512, numClasses));
     }
 
-    public override Tensor Forward(Tensor x)
+    protected override Tensor Logits(Tensor x)
     {
         using var stem = conv1.Forward(x);
         using var body = layers.Forward(stem);

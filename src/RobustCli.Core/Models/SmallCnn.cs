@@ -8,12 +8,12 @@ namespace RobustCli.Core.Models;
 /// adversarial-training model): four 3x3 convolutions with two max-pools, then three linear layers.
 /// Keys: c1..c4, f1..f3 (.weight, .bias), as in that PyTorch definition.
 /// </summary>
-public sealed class SmallCnn : Module
+public sealed class SmallCnn : Classifier
 {
     private readonly Conv2d c1, c2, c3, c4;
     private readonly Linear f1, f2, f3;
 
-    public SmallCnn(int inChannels = 1, int numClasses = 10)
+    public SmallCnn(int inChannels = 1, int numClasses = 10, Normalization? normalization = null) : base(normalization, inChannels)
     {
         c1 = RegisterModule("c1", new Conv2d(inChannels, 32, 3));
         c2 = RegisterModule("c2", new Conv2d(32, 32, 3));
@@ -24,7 +24,7 @@ public sealed class SmallCnn : Module
         f3 = RegisterModule("f3", new Linear(200, numClasses));
     }
 
-    public override Tensor Forward(Tensor x)
+    protected override Tensor Logits(Tensor x)
     {
         // Intermediates are disposed as soon as they are consumed (autograd keeps what it needs), and
         // ReLUs run in place on fresh conv/linear outputs, which their backward passes do not need.

@@ -34,6 +34,7 @@ internal sealed class PickleWriter(Stream output, Func<Tensor, (string Key, stri
             case string s: WriteString(s); break;
             case Tensor t: WriteTensor(t); break;
             case OrderedTensors od: WriteOrderedDict(od.Items.Select(kv => (kv.Key, (object?)kv.Value))); break;
+            case nn.StateDict sd: WriteOrderedDict(sd.Select(kv => (kv.Key, (object?)kv.Value))); break;
             case IDictionary<string, object?> d: WriteDict(d.Select(kv => ((object)kv.Key, kv.Value))); break;
             case IDictionary<object, object?> d: WriteDict(d.Select(kv => (kv.Key, kv.Value))); break;
             case object?[] tuple: WriteTuple(tuple); break;

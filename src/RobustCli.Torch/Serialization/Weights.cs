@@ -53,7 +53,8 @@ public static class Weights
         return null;
     }
 
-    internal static void DisposeTensors(object? o, HashSet<Tensor>? keep = null)
+    /// <summary>Frees every tensor inside an object tree that TorchArchive.Load or an optimizer StateDict returned.</summary>
+    public static void DisposeTensors(object? o, HashSet<Tensor>? keep = null)
     {
         switch (o)
         {

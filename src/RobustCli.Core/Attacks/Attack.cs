@@ -1,0 +1,127 @@
+using RobustCli.Torch;
+using RobustCli.Torch.nn;
+
+namespace RobustCli.Core.Attacks;
+
+public enum Norm { Linf, L2 }
+
+/// <summary>How an iterative attack starts: at x, uniformly in the eps-ball, or at x + 0.001 N(0, 1) (TRADES, MART).</summary>
+public enum RandomStart { None, Uniform, Normal }
+
+/// <summary>
+/// An attack: (model, x, y) -> x_adv, all in [0, 1] pixel space. The model is put in eval mode for the attack and
+/// restored after; x_adv is detached, inside the eps-ball around x and inside [0, 1]. Subclasses implement
+/// <see cref="Run"/>; the loss and the projection are parameters, not subclasses.
+/// </summary>
+public abstract class Attack
+{
+    protected Attack(string name, double eps, Norm norm)
+    {
+        if (eps < 0) throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be >= 0");
+        Name = name; Eps = eps; Norm = norm;
+    }
+
+    public string Name { get; }
+    public double Eps { get; }
+    public Norm Norm { get; }
+
+    /// <summary>Attack with the model in eval mode (or as it is, when <paramref name="evalMode"/> is false).</summary>
+    public Tensor Perturb(Module model, Tensor x, Tensor y, bool evalMode = true)
+    {
+        var wasTraining = model.Training;
+        if (evalMode) model.Eval();
+        try
+        {
+            using var scope = DisposeScope.Open();
+            var adv = Run(model, x, y);
+            return adv.Detach().MoveToOuterScope();
+        }
+        finally
+        {
+            if (evalMode && wasTraining) model.Train();
+        }
+    }
+
+    protected abstract Tensor Run(Module model, Tensor x, Tensor y);
+
+    /// <summary>The gradient of the loss at x_adv with respect to x_adv alone (no weight gradients).</summary>
+    protected static Tensor InputGradient(Module model, Tensor xAdv, Tensor y, IAttackLoss loss, Tensor? natural)
+    {
+        var point = xAdv.Detach().RequiresGrad_();
+        using var logits = model.Forward(point);
+        using var value = loss.Compute(logits, y, natural);
+        var g = Autograd.Grad(value, point);
+        point.Dispose();
+        return g;
+    }
+
+    /// <summary>Projects x_adv onto the eps-ball around x (Linf or L2) and then onto the [0, 1] box.</summary>
+    public static Tensor Project(Tensor xAdv, Tensor x, double eps, Norm norm)
+    {
+        using var delta = xAdv - x;
+        if (norm == Norm.Linf) delta.Clamp_(-eps, eps);
+        else
+        {
+            using var n = PerSampleNorm(delta, 2).Clamp_(min: 1e-12);
+            using var factor = n.RDiv(eps).Clamp_(max: 1.0);
+            delta.Mul_(factor);
+        }
+        return (x + delta).Clamp_(0, 1);
+    }
+
+    /// <summary>The p-norm of each sample, shaped [N, 1, 1, 1] for broadcasting.</summary>
+    public static Tensor PerSampleNorm(Tensor t, double p)
+    {
+        using var flat = t.Flatten(1);
+        using var n = flat.Norm(p, 1);
+        return n.View(BroadcastShape(t));
+    }
+
+    protected static long[] BroadcastShape(Tensor t)
+    {
+        var shape = new long[t.Dim];
+        Array.Fill(shape, 1L);
+        shape[0] = t.Size(0);
+        return shape;
+    }
+
+    /// <summary>A random start point inside the eps-ball (clamped to the box).</summary>
+    protected static Tensor StartPoint(Tensor x, double eps, Norm norm, RandomStart start)
+    {
+        switch (start)
+        {
+            case RandomStart.None:
+                return x.Clone();
+            case RandomStart.Normal:
+                using (var noise = torch.RandnLike(x)) return (x + noise.Mul_(0.001)).Clamp_(0, 1);
+            default:
+                if (norm == Norm.Linf)
+                {
+                    using var u = torch.RandLike(x).Mul_(2).Sub_(1).Mul_(eps);
+                    return (x + u).Clamp_(0, 1);
+                }
+                // Uniform radius in the L2 ball along a uniformly random direction, as torchattacks' PGDL2 does.
+                using (var d = torch.RandnLike(x))
+                {
+                    using var n = PerSampleNorm(d, 2).Clamp_(min: 1e-12);
+                    using var r = torch.Rand([x.Size(0)], x.DType, x.Device).View(BroadcastShape(x));
+                    d.Div_(n).Mul_(r).Mul_(eps);
+                    return (x + d).Clamp_(0, 1);
+                }
+        }
+    }
+
+    /// <summary>One ascent step: sign of the gradient (Linf) or the L2-normalised gradient, times alpha.</summary>
+    protected static void Ascend(Tensor xAdv, Tensor grad, double alpha, Norm norm)
+    {
+        if (norm == Norm.Linf)
+        {
+            xAdv.Add_(grad.Sign_(), alpha);
+            return;
+        }
+        using var n = PerSampleNorm(grad, 2).Add_(1e-10);
+        xAdv.Add_(grad.Div_(n), alpha);
+    }
+
+    public override string ToString() => $"{Name} ({Norm}, eps {Eps:G4})";
+}

@@ -1,0 +1,58 @@
+using RobustCli.Torch;
+using RobustCli.Torch.nn;
+
+namespace RobustCli.Core.Attacks;
+
+/// <summary>
+/// The early-stopped PGD of Friendly Adversarial Training (Zhang et al. 2020): each sample gets a budget of tau
+/// extra steps once it is misclassified and then stops moving; tau = 0 stops as soon as it is misclassified,
+/// tau = steps is plain PGD. Steps add omega N(0, 1) noise, as the reference does.
+/// </summary>
+public sealed class FriendlyPgdAttack(string name, double eps, double alpha, int steps, int tau, double omega = 0.001,
+    RandomStart start = RandomStart.Uniform, IAttackLoss? loss = null) : Attack(name, eps, Norm.Linf)
+{
+    public int Tau { get; } = tau;
+    private readonly IAttackLoss lossFn = loss ?? new CrossEntropyAttackLoss();
+
+    protected override Tensor Run(Module model, Tensor x, Tensor y)
+    {
+        Tensor? natural = null;
+        if (lossFn.NeedsNaturalLogits)
+            using (torch.NoGrad()) natural = model.Forward(x);
+        var adv = StartPoint(x, Eps, Norm, start).DetachFromScope();
+        var budget = torch.Full([x.Size(0)], Tau, DType.Int64, x.Device).DetachFromScope();
+        var active = torch.Ones([x.Size(0)], DType.Bool, x.Device).DetachFromScope();
+        try
+        {
+            for (var k = 0; k < steps; k++)
+            {
+                using var scope = DisposeScope.Open();
+                var point = adv.Detach().RequiresGrad_();
+                var logits = model.Forward(point);
+                var g = Autograd.Grad(lossFn.Compute(logits, y, natural), point);
+                using var _ = torch.NoGrad();
+                // Misclassified samples spend budget; those with none left stop here.
+                var wrong = logits.Argmax(1).Ne(y);
+                var stop = wrong.LogicalAnd(budget.Le(0));
+                active.Copy_(active.LogicalAnd(stop.LogicalNot()));
+                budget.Sub_(wrong.LogicalAnd(active).Long());
+                var moved = (adv + g.Sign_().Mul_(alpha)).Add_(torch.RandnLike(adv).Mul_(omega));
+                var projected = Project(moved, x, Eps, Norm);
+                var next = torch.Where(active.View(BroadcastShape(x)), projected, adv).DetachFromScope();
+                adv.Dispose();
+                adv = next;
+            }
+            return adv.AttachToCurrentScope();
+        }
+        catch
+        {
+            adv.Dispose();
+            throw;
+        }
+        finally
+        {
+            budget.Dispose();
+            active.Dispose();
+        }
+    }
+}

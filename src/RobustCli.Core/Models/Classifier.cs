@@ -1,0 +1,41 @@
+using RobustCli.Torch;
+using RobustCli.Torch.nn;
+
+namespace RobustCli.Core.Models;
+
+/// <summary>Per-channel input normalization (x - mean) / std, done inside the model so attacks work in [0, 1] pixels.</summary>
+public sealed record Normalization(double[] Mean, double[] Std)
+{
+    public static Normalization? Identity => null;
+}
+
+/// <summary>
+/// An image classifier taking pixels in [0, 1]. Normalization lives inside the model as non-persistent
+/// buffers, so state_dict keys stay those of the usual PyTorch implementation and every attack sees pixels.
+/// </summary>
+public abstract class Classifier : Module
+{
+    private readonly Tensor? mean, std;
+
+    protected Classifier(Normalization? normalization, int channels)
+    {
+        if (normalization == null) return;
+        if (normalization.Mean.Length != channels || normalization.Std.Length != channels)
+            throw new ArgumentException($"normalization needs {channels} means and stds, got {normalization.Mean.Length} and {normalization.Std.Length}");
+        if (normalization.Std.Any(s => s <= 0)) throw new ArgumentException("normalization std must be > 0");
+        mean = RegisterBuffer("mean", torch.From(normalization.Mean.Select(v => (float)v).ToArray(), [1, channels, 1, 1]), persistent: false);
+        std = RegisterBuffer("std", torch.From(normalization.Std.Select(v => (float)v).ToArray(), [1, channels, 1, 1]), persistent: false);
+    }
+
+    public bool Normalizes => mean != null;
+
+    public sealed override Tensor Forward(Tensor x)
+    {
+        if (mean == null) return Logits(x);
+        using var z = (x - mean).Div_(std!);
+        return Logits(z);
+    }
+
+    /// <summary>The network proper, on normalized input.</summary>
+    protected abstract Tensor Logits(Tensor x);
+}

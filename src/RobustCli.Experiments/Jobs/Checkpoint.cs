@@ -1,0 +1,64 @@
+using System.Globalization;
+using RobustCli.Core.Training;
+using RobustCli.Torch;
+using RobustCli.Torch.nn;
+using RobustCli.Torch.optim;
+using RobustCli.Torch.Serialization;
+
+namespace RobustCli.Experiments.Jobs;
+
+/// <summary>
+/// A training checkpoint in torch.save's format: {"model": state_dict, "optimizer": torch.optim layout, "epoch",
+/// "method": method state, "rng_cpu": the CPU generator's state, "best_*"}. PyTorch reads the weights with
+/// torch.load(path)["model"]; everything needed to resume exactly is in it. Written atomically.
+/// </summary>
+public static class Checkpoint
+{
+    public const string Format = "robustcli-checkpoint/1";
+
+    public sealed record Resumed(int EpochsDone, double? BestValRobust, int? BestEpoch);
+
+    public static void Save(string path, Module model, Optimizer optimizer, ITrainingMethod method, int epochsDone, double? bestValRobust, int? bestEpoch)
+    {
+        using var scope = DisposeScope.Open();
+        using var gen = Generator.Default(Device.CPU);
+        var root = new Dictionary<string, object?>
+        {
+            ["format"] = Format,
+            ["model"] = model.StateDict(),
+            ["optimizer"] = optimizer.StateDict(),
+            ["epoch"] = (long)epochsDone,
+            ["method"] = method.SaveState(),
+            ["rng_cpu"] = gen.GetState(),
+            ["best_val_robust_acc"] = bestValRobust,
+            ["best_epoch"] = bestEpoch.HasValue ? (long)bestEpoch.Value : null,
+        };
+        try { TorchArchive.Save(path, root); }
+        finally { Weights.DisposeTensors(root["optimizer"]); }
+    }
+
+    public static Resumed Load(string path, Module model, Optimizer optimizer, ITrainingMethod method)
+    {
+        var root = TorchArchive.Load(path) as IDictionary<object, object?>
+                   ?? throw new FormatException($"{path}: not a RobustCli checkpoint");
+        try
+        {
+            if (root.TryGetValue("format", out var f) && f as string != Format)
+                throw new FormatException($"{path}: checkpoint format '{f}' is not {Format}");
+            var sd = (IDictionary<object, object?>)root["model"]!;
+            model.LoadStateDict(sd.ToDictionary(kv => (string)kv.Key, kv => (Tensor)kv.Value!));
+            optimizer.LoadStateDict(root["optimizer"]!);
+            var state = ((IDictionary<object, object?>)root["method"]!).ToDictionary(kv => (string)kv.Key, kv => kv.Value);
+            method.LoadState(state);
+            using (var gen = Generator.Default(Device.CPU)) gen.SetState((Tensor)root["rng_cpu"]!);
+            var epoch = Convert.ToInt32(root["epoch"], CultureInfo.InvariantCulture);
+            double? best = root.TryGetValue("best_val_robust_acc", out var b) && b != null ? Convert.ToDouble(b, CultureInfo.InvariantCulture) : null;
+            int? bestEpoch = root.TryGetValue("best_epoch", out var be) && be != null ? Convert.ToInt32(be, CultureInfo.InvariantCulture) : null;
+            return new Resumed(epoch, best, bestEpoch);
+        }
+        finally
+        {
+            Weights.DisposeTensors(root);
+        }
+    }
+}

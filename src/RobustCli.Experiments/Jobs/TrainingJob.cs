@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Globalization;
+using RobustCli.Core.Attacks;
+using RobustCli.Core.Data;
+using RobustCli.Core.Evaluation;
+using RobustCli.Core.Models;
+using RobustCli.Core.Training;
+using RobustCli.Experiments.Config;
+using RobustCli.Experiments.Runs;
+using RobustCli.Torch;
+using RobustCli.Torch.optim;
+using Serilog;
+using Serilog.Core;
+
+namespace RobustCli.Experiments.Jobs;
+
+/// <summary>Where a job writes and how it reports.</summary>
+public sealed record JobOptions(string RunsDir, string? RepoRoot, TextWriter Console, Func<ILogger, IProgressReporter>? Progress = null,
+    bool LogToConsole = true, CancellationToken Cancel = default);
+
+/// <summary>What a finished (or failed) job leaves: its folder and summary.</summary>
+public sealed record JobResult(RunFolder Folder, RunSummary Summary, int ExitCode);
+
+/// <summary>
+/// One training run from a resolved config: creates (or, to resume, reopens) the run folder, builds the parts,
+/// runs the epoch loop writing metrics.csv, log.txt and checkpoints as it goes, evaluates the last model with the
+/// final attacks, and writes summary.json. A resumed run restores model, optimizer, method and RNG state from
+/// checkpoints/last.pt and continues at the next epoch, ending where an uninterrupted run would.
+/// </summary>
+public static class TrainingJob
+{
+    public static JobResult Run(RunConfig config, JobOptions options, string? resumeDir = null)
+    {
+        // Inputs are checked before a run folder exists: a missing dataset or a bad device leaves nothing behind.
+        var device = ResolveDevice(config.Device);
+        torch.NumThreads = config.Threads > 0 ? config.Threads : Environment.ProcessorCount;
+        torch.RetainCpuAllocations();
+        var data = ComponentFactory.LoadData(config.Data, options.RepoRoot);
+        var folder = resumeDir == null ? RunFolder.Create(options.RunsDir, config.Name) : RunFolder.Open(resumeDir);
+        if (resumeDir == null) File.WriteAllText(folder.ConfigFile, ConfigLoader.ToYaml(config));
+        using var log = CreateLogger(folder, options);
+        var summary = resumeDir != null && File.Exists(folder.SummaryFile) ? RunSummary.Load(folder.SummaryFile) : new RunSummary();
+        var wall = Stopwatch.StartNew();
+        var previousWall = summary.WallSeconds;
+        summary.Status = "running";
+        summary.Error = null;
+        summary.Name = config.Name;
+        summary.Method = config.Train.Method;
+        summary.Dataset = config.Data.Name;
+        summary.Arch = config.Model.Arch;
+        summary.Seed = config.Seed;
+        summary.EpochsPlanned = config.Train.Epochs;
+        summary.LibTorchVersion = torch.LibTorchVersion;
+        summary.Device = device.ToString();
+        try
+        {
+            torch.ManualSeed((ulong)config.Seed);
+            log.Information("run {Folder}", folder.Path);
+            log.Information("{Method} on {Dataset} with {Arch}, {Epochs} epochs, device {Device}, {Threads} threads, seed {Seed}, libtorch {Version}",
+                config.Train.Method, config.Data.Name, config.Model.Arch, config.Train.Epochs, device, torch.NumThreads, config.Seed, torch.LibTorchVersion);
+            log.Information("data: {Train} training, {Val} validation, {Test} test images", data.Train.Count, data.Validation.Count, data.Test.Count);
+            using var model = ComponentFactory.Model(config.Model, data.Spec);
+            model.To(device);
+            using var optimizer = ComponentFactory.Optimizer(config.Train.Optimizer, model.Parameters());
+            var schedule = ComponentFactory.Schedule(config.Train);
+            var method = ComponentFactory.Method(config, config.Seed);
+            var start = 0;
+            double? best = null;
+            int? bestEpoch = null;
+            if (resumeDir != null)
+            {
+                if (!File.Exists(folder.LastCheckpoint)) throw new ConfigException($"--resume {resumeDir}: no checkpoints/last.pt to resume from");
+                var r = Checkpoint.Load(folder.LastCheckpoint, model, optimizer, method);
+                (start, best, bestEpoch) = (r.EpochsDone, r.BestValRobust, r.BestEpoch);
+                log.Information("resuming after epoch {Epoch} from {Checkpoint}", start, folder.LastCheckpoint);
+            }
+            var train = new DataLoader(data.Train, config.Train.BatchSize, shuffle: true,
+                new Augmentation(config.Data.CropPadding, config.Data.Flip), config.Seed, dropLast: false, device);
+            var val = new DataLoader(data.Validation, config.Eval.BatchSize, device: device);
+            var test = new DataLoader(data.Test, config.Eval.BatchSize, device: device);
+            var valAttack = AttackPresets.Create(config.Eval.ValAttack, config.Attack.Eps);
+            var testAttack = AttackPresets.Create(config.Eval.TestAttack, config.Attack.Eps);
+            var loop = new TrainingLoop(model, optimizer, schedule, ComponentFactory.SchedulePerStep(config.Train.Schedule), method,
+                train, data.Spec.NumClasses, val, valAttack, test, testAttack, config.Eval.TestEvery);
+            using (var csv = MetricsCsv.Open(folder.MetricsFile, ComponentFactory.MethodColumns(config), resumeDir != null ? start : null))
+            {
+                var observer = new Observer(config, folder, csv, log, options.Progress?.Invoke(log) ?? new LogProgressReporter(log),
+                    model, optimizer, method, summary, best, bestEpoch);
+                loop.Run(start, config.Train.Epochs, observer, options.Cancel);
+                summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
+            }
+            FinalEvaluation(config, folder, model, test, log, summary);
+            summary.Status = "completed";
+            summary.FinishedUtc = DateTime.UtcNow.ToString("o");
+            summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
+            summary.Save(folder.SummaryFile);
+            log.Information("done in {Seconds:F0}s: {Folder}", summary.WallSeconds, folder.Path);
+            return new JobResult(folder, summary, 0);
+        }
+        catch (Exception e) when (e is ConfigException or DatasetNotFoundException)
+        {
+            Fail(summary, folder, log, e, wall, previousWall, "failed");
+            throw;
+        }
+        catch (OperationCanceledException e)
+        {
+            Fail(summary, folder, log, e, wall, previousWall, "interrupted");
+            return new JobResult(folder, summary, 1);
+        }
+        catch (Exception e)
+        {
+            Fail(summary, folder, log, e, wall, previousWall, "failed");
+            return new JobResult(folder, summary, 1);
+        }
+    }
+
+    private static void Fail(RunSummary summary, RunFolder folder, Logger log, Exception e, Stopwatch wall, double previousWall, string status)
+    {
+        summary.Status = status;
+        summary.Error = e.Message;
+        summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
+        summary.FinishedUtc = DateTime.UtcNow.ToString("o");
+        summary.Save(folder.SummaryFile);
+        if (e is TrainingDivergedException or ConfigException or DatasetNotFoundException or OperationCanceledException) log.Error("{Message}", e.Message);
+        else log.Error(e, "the run failed: {Message}", e.Message);
+    }
+
+    public static Device ResolveDevice(string spec) =>
+        spec == "auto" ? (torch.Cuda.IsAvailable ? Device.CUDA(0) : Device.CPU) : Device.Parse(spec);
+
+    private static Logger CreateLogger(RunFolder folder, JobOptions options)
+    {
+        var cfg = new LoggerConfiguration().MinimumLevel.Information()
+            .WriteTo.File(folder.LogFile, outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss} [{Level:u3}] {Message:lj}{NewLine}{Exception}");
+        if (options.LogToConsole)
+            cfg = cfg.WriteTo.Sink(new WriterSink(options.Console, "{Timestamp:HH:mm:ss} {Message:lj}{NewLine}{Exception}"));
+        return cfg.CreateLogger();
+    }
+
+    private static void FinalEvaluation(RunConfig config, RunFolder folder, Classifier model, DataLoader test, ILogger log, RunSummary summary)
+    {
+        if (config.Eval.Final.Count == 0) return;
+        var attacks = config.Eval.Final.Select(a => AttackPresets.Create(a, config.Attack.Eps)).ToList();
+        log.Information("final evaluation of the last model on {N} test images: {Attacks}", test.Data.Count, string.Join(", ", attacks.Select(a => a.Name)));
+        var r = RobustnessEvaluator.Evaluate(model, test, attacks);
+        var rows = new List<string> { "attack,accuracy,seconds" };
+        rows.Add($"clean,{r.CleanAccuracy.ToString("G6", CultureInfo.InvariantCulture)},");
+        summary.Final["clean"] = r.CleanAccuracy;
+        foreach (var a in attacks)
+        {
+            var acc = r.RobustAccuracy(a.Name);
+            summary.Final[a.Name] = acc;
+            rows.Add($"{a.Name},{acc.ToString("G6", CultureInfo.InvariantCulture)},{r.Seconds[a.Name].ToString("F1", CultureInfo.InvariantCulture)}");
+            log.Information("  {Attack}: {Acc:P2} ({Seconds:F0}s)", a.Name, acc, r.Seconds[a.Name]);
+        }
+        summary.Final["worst_case"] = r.WorstCaseAccuracy;
+        rows.Add($"worst_case,{r.WorstCaseAccuracy.ToString("G6", CultureInfo.InvariantCulture)},");
+        log.Information("  clean {Clean:P2}, worst case over the attacks {Worst:P2}", r.CleanAccuracy, r.WorstCaseAccuracy);
+        RobustCli.Torch.Serialization.AtomicFile.Write(folder.FinalEvalFile, s =>
+        {
+            using var w = new StreamWriter(s, leaveOpen: true);
+            w.Write(string.Join("\n", rows) + "\n");
+        });
+    }
+
+    /// <summary>Writes each epoch's row, checkpoints and summary, and feeds the progress display.</summary>
+    private sealed class Observer(RunConfig config, RunFolder folder, MetricsCsv csv, ILogger log, IProgressReporter progress,
+        Classifier model, Optimizer optimizer, ITrainingMethod method, RunSummary summary, double? best, int? bestEpoch) : ITrainingObserver
+    {
+        private double? best = best;
+        private int? bestEpoch = bestEpoch;
+
+        public void OnEpochStart(int epoch, int batches) => progress.EpochStart(epoch, config.Train.Epochs, batches);
+
+        public void OnBatch(int epoch, int batch, int batches, double loss, double imagesPerSecond) =>
+            progress.Batch(epoch, batch, batches, loss, imagesPerSecond);
+
+        public void OnEpochEnd(int epoch, EpochMetrics m)
+        {
+            // Row first, then checkpoints: a kill in between leaves a row that resume drops.
+            csv.Write(m);
+            var improved = double.IsFinite(m.ValidationRobustAccuracy) && (best == null || m.ValidationRobustAccuracy > best);
+            if (improved)
+            {
+                best = m.ValidationRobustAccuracy;
+                bestEpoch = m.Epoch;
+            }
+            Checkpoint.Save(folder.LastCheckpoint, model, optimizer, method, m.Epoch, best, bestEpoch);
+            if (improved && config.Checkpoint.Best) File.Copy(folder.LastCheckpoint, folder.BestCheckpoint + ".tmp", overwrite: true);
+            if (improved && config.Checkpoint.Best) File.Move(folder.BestCheckpoint + ".tmp", folder.BestCheckpoint, overwrite: true);
+            summary.EpochsDone = m.Epoch;
+            summary.BestEpoch = bestEpoch;
+            summary.BestValRobustAcc = best;
+            summary.Last = new Dictionary<string, double?>
+            {
+                ["train_loss"] = Num(m.TrainLoss), ["train_clean_acc"] = Num(m.TrainCleanAccuracy), ["train_adv_acc"] = Num(m.TrainAdversarialAccuracy),
+                ["val_clean_acc"] = Num(m.ValidationCleanAccuracy), ["val_robust_acc"] = Num(m.ValidationRobustAccuracy),
+                ["test_clean_acc"] = Num(m.TestCleanAccuracy), ["test_robust_acc"] = Num(m.TestRobustAccuracy),
+            };
+            summary.Save(folder.SummaryFile);
+            progress.EpochEnd(m, config.Train.Epochs);
+            log.Information("epoch {Epoch}/{Epochs} lr {Lr:G4} loss {Loss:F4} train clean {TrainClean} adv {TrainAdv} | val clean {ValClean} robust {ValRobust}{Test} | {Seconds:F0}s {Speed:F1} img/s{Extra}",
+                m.Epoch, config.Train.Epochs, m.LearningRate, m.TrainLoss, Pct(m.TrainCleanAccuracy), Pct(m.TrainAdversarialAccuracy),
+                Pct(m.ValidationCleanAccuracy), Pct(m.ValidationRobustAccuracy),
+                double.IsFinite(m.TestCleanAccuracy) ? $" | test clean {Pct(m.TestCleanAccuracy)} robust {Pct(m.TestRobustAccuracy)}" : "",
+                m.Seconds, m.ImagesPerSecond, string.Concat(m.Extra.Select(e => $" {e.Column} {e.Value:G4}")));
+        }
+
+        private static double? Num(double v) => double.IsFinite(v) ? v : null;
+        private static string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+    }
+}

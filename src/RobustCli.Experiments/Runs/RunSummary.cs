@@ -1,0 +1,40 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RobustCli.Torch.Serialization;
+
+namespace RobustCli.Experiments.Runs;
+
+/// <summary>summary.json: the run's status, best and last metrics, final evaluation, timing and versions.</summary>
+public sealed class RunSummary
+{
+    public string Status { get; set; } = "running";
+    public string? Error { get; set; }
+    public string Name { get; set; } = "";
+    public string Method { get; set; } = "";
+    public string Dataset { get; set; } = "";
+    public string Arch { get; set; } = "";
+    public int Seed { get; set; }
+    public string Device { get; set; } = "";
+    public int EpochsDone { get; set; }
+    public int EpochsPlanned { get; set; }
+    public int? BestEpoch { get; set; }
+    public double? BestValRobustAcc { get; set; }
+    public Dictionary<string, double?> Last { get; set; } = [];
+    public Dictionary<string, double?> Final { get; set; } = [];
+    public double WallSeconds { get; set; }
+    public string RobustCliVersion { get; set; } = typeof(RunSummary).Assembly.GetName().Version?.ToString() ?? "?";
+    public string LibTorchVersion { get; set; } = "";
+    public string StartedUtc { get; set; } = DateTime.UtcNow.ToString("o");
+    public string? FinishedUtc { get; set; }
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public void Save(string path) => AtomicFile.Write(path, s => JsonSerializer.Serialize(s, this, Options));
+
+    public static RunSummary Load(string path) =>
+        JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), Options) ?? throw new FormatException($"{path}: empty summary");
+}

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Globalization;
+using RobustCli.Experiments.Runs;
+using Spectre.Console;
+
+namespace RobustCli.Commands;
+
+/// <summary><c>robust runs list|show</c>: what has been run, and one run's summary.</summary>
+public static class RunsCommand
+{
+    public static Command Create()
+    {
+        var runsDir = SharedOptions.RunsDir();
+        var list = new Command("list", "A table of runs: name, method, dataset, status, best validation and final test accuracy.") { runsDir };
+        list.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
+        {
+            var o = parse.InvocationConfiguration.Output;
+            var root = SharedOptions.ResolveRunsDir(parse.GetValue(runsDir));
+            var table = new Table().AddColumns("run", "method", "dataset", "arch", "status", "epochs", "best val robust", "final clean", "final robust");
+            var files = Directory.Exists(root) ? Directory.GetFiles(root, "summary.json", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal).ToList() : [];
+            foreach (var f in files)
+            {
+                var s = RunSummary.Load(f);
+                var robust = s.Final.Where(kv => kv.Key is not ("clean" or "worst_case")).Select(kv => $"{kv.Key} {Pct(kv.Value)}");
+                table.AddRow(Markup.Escape(Path.GetRelativePath(root, Path.GetDirectoryName(f)!)), s.Method, s.Dataset, s.Arch, s.Status,
+                    $"{s.EpochsDone}/{s.EpochsPlanned}", Pct(s.BestValRobustAcc), Pct(s.Final.GetValueOrDefault("clean")), Markup.Escape(string.Join(", ", robust)));
+            }
+            Plain(o).Write(table);
+            o.WriteLine($"{files.Count} run(s) under {root}");
+            return 0;
+        }));
+        var dir = new Argument<DirectoryInfo>("run-dir") { Description = "A run folder." };
+        var show = new Command("show", "One run's summary and its metrics.") { dir };
+        show.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
+        {
+            var o = parse.InvocationConfiguration.Output;
+            var run = RunFolder.Open(parse.GetValue(dir)!.FullName);
+            if (!File.Exists(run.SummaryFile)) throw new FileNotFoundException($"{run.Path} has no summary.json yet");
+            var s = RunSummary.Load(run.SummaryFile);
+            o.WriteLine($"run        {run.Path}");
+            o.WriteLine($"status     {s.Status}{(s.Error != null ? ": " + s.Error : "")}");
+            o.WriteLine($"method     {s.Method} on {s.Dataset} with {s.Arch}, seed {s.Seed}, device {s.Device}");
+            o.WriteLine($"epochs     {s.EpochsDone}/{s.EpochsPlanned}, wall {s.WallSeconds:F0}s, libtorch {s.LibTorchVersion}");
+            o.WriteLine($"best       epoch {s.BestEpoch?.ToString(CultureInfo.InvariantCulture) ?? "-"}, validation robust {Pct(s.BestValRobustAcc)}");
+            o.WriteLine("last       " + string.Join(", ", s.Last.Select(kv => $"{kv.Key} {Pct(kv.Value)}")));
+            if (s.Final.Count > 0) o.WriteLine("final      " + string.Join(", ", s.Final.Select(kv => $"{kv.Key} {Pct(kv.Value)}")));
+            if (File.Exists(run.MetricsFile))
+            {
+                o.WriteLine();
+                o.WriteLine(File.ReadAllText(run.MetricsFile).TrimEnd());
+            }
+            return 0;
+        }));
+        return new Command("runs", "List runs, or show one.") { list, show };
+    }
+
+    /// <summary>A console over any writer, wide enough that tables are not squeezed when output is redirected.</summary>
+    internal static IAnsiConsole Plain(TextWriter o)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(o), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = 240;
+        return console;
+    }
+
+    private static string Pct(double? v) => v is { } d && double.IsFinite(d) ? (100 * d).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+}

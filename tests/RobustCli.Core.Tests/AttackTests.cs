@@ -1,0 +1,124 @@
+using RobustCli.Core.Attacks;
+using RobustCli.Core.Training;
+using RobustCli.Tests.Shared;
+using RobustCli.Torch;
+using RobustCli.Torch.nn;
+using RobustCli.Torch.Serialization;
+
+namespace RobustCli.Core.Tests;
+
+/// <summary>Attacks and training losses against PyTorch on a tiny fixed model (tests/fixtures/attacks.safetensors).</summary>
+public sealed class AttackTests
+{
+    private static readonly Lazy<StateDict> Fx = new(() => SafeTensors.Load(TestPaths.Fixture("attacks.safetensors")).Tensors);
+
+    private sealed class Tiny : Module
+    {
+        private readonly Linear fc1, fc2;
+
+        public Tiny()
+        {
+            fc1 = RegisterModule("fc1", new Linear(36, 16));
+            fc2 = RegisterModule("fc2", new Linear(16, 4));
+            LoadStateDict(Fx.Value.Where(kv => kv.Key.StartsWith("fc", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value));
+        }
+
+        public override Tensor Forward(Tensor x)
+        {
+            using var f = x.Flatten(1);
+            using var h = fc1.Forward(f).Relu_();
+            return fc2.Forward(h);
+        }
+    }
+
+    private static void Check(string key, Attack attack, ulong? seed = null)
+    {
+        using var scope = DisposeScope.Open();
+        using var model = new Tiny();
+        if (seed.HasValue) torch.ManualSeed(seed.Value);
+        var adv = attack.Perturb(model, Fx.Value["x"], Fx.Value["y"]);
+        TensorAssert.Close(Fx.Value[key], adv, 1e-5, 1e-6, key);
+        // Every attack stays in the budget and the box.
+        using var delta = (adv - Fx.Value["x"]);
+        var norm = attack.Norm == Norm.Linf ? delta.Abs().Max().Item() : Attack.PerSampleNorm(delta, 2).Max().Item();
+        Assert.True(norm <= attack.Eps + 1e-6, $"{key}: perturbation {norm} exceeds eps {attack.Eps}");
+        Assert.InRange(adv.Min().Item(), 0, 1);
+        Assert.InRange(adv.Max().Item(), 0, 1);
+    }
+
+    [Fact] public void Fgsm() => Check("fgsm", new FgsmAttack("fgsm", 0.1));
+    [Fact] public void PgdFromAUniformStart() => Check("pgd_uniform", new PgdAttack("pgd", 0.1, 0.025, 5), seed: 1);
+    [Fact] public void PgdWithoutStart() => Check("pgd_none", new PgdAttack("pgd", 0.1, 0.025, 5, start: RandomStart.None));
+    [Fact] public void PgdL2() => Check("pgd_l2", new PgdAttack("pgd-l2", 0.5, 0.1, 5, Norm.L2, RandomStart.None));
+    [Fact] public void CwMargin() => Check("cw", new PgdAttack("cw", 0.1, 0.02, 5, Norm.Linf, RandomStart.None, 1, new CwMarginLoss(50)));
+    [Fact] public void MiFgsm() => Check("mifgsm", new MiFgsmAttack("mifgsm", 0.1, 0.02, 5, 1.0));
+    [Fact] public void TradesInnerMaximisation() => Check("trades_kl", new PgdAttack("trades", 0.1, 0.02, 5, Norm.Linf, RandomStart.Normal, 1, new TradesKlLoss()), seed: 2);
+
+    [Fact]
+    public void TrainingLossesEqualTheReferenceCode()
+    {
+        using var scope = DisposeScope.Open();
+        var (zn, za, y) = (Fx.Value["loss.natural"], Fx.Value["loss.adversarial"], Fx.Value["y"]);
+        TensorAssert.Close(Fx.Value["loss.cw"], new CwMarginLoss(50).Compute(za, y, null), 1e-6, 1e-6, "CW margin");
+        TensorAssert.Close(Fx.Value["loss.trades"], TradesTraining.Loss(zn, za, y, 6.0), 1e-6, 1e-6, "TRADES");
+        TensorAssert.Close(Fx.Value["loss.mart"], MartTraining.Loss(zn, za, y, 6.0), 1e-6, 1e-6, "MART");
+    }
+
+    [Fact]
+    public void AttackRunsInEvalModeAndRestoresTrainMode()
+    {
+        using var scope = DisposeScope.Open();
+        using var model = new ModeProbe();
+        model.Train();
+        new PgdAttack("pgd", 0.1, 0.02, 2).Perturb(model, torch.Rand(2, 3), torch.From(new long[] { 0, 1 }));
+        Assert.True(model.Training);
+        Assert.All(model.SeenModes, t => Assert.False(t));
+    }
+
+    private sealed class ModeProbe : Module
+    {
+        private readonly Linear fc = new(3, 2);
+        public readonly List<bool> SeenModes = [];
+        public ModeProbe() { RegisterModule("fc", fc); }
+        public override Tensor Forward(Tensor x) { SeenModes.Add(Training); return fc.Forward(x); }
+    }
+
+    [Fact]
+    public void RestartsKeepTheFirstFoolingPointAndZeroEpsChangesNothing()
+    {
+        using var scope = DisposeScope.Open();
+        using var model = new Tiny();
+        var x = Fx.Value["x"];
+        var y = Fx.Value["y"];
+        var zero = new PgdAttack("pgd", 0, 0.01, 3).Perturb(model, x, y);
+        Assert.Equal(x.ToArray<float>(), zero.ToArray<float>());
+        torch.ManualSeed(3);
+        var one = new PgdAttack("pgd", 0.1, 0.025, 5).Perturb(model, x, y);
+        torch.ManualSeed(3);
+        var five = new PgdAttack("pgd", 0.1, 0.025, 5, restarts: 5).Perturb(model, x, y);
+        long Fooled(Tensor a) { using var _ = torch.NoGrad(); return model.Forward(a).Argmax(1).Ne(y).Sum().ItemLong(); }
+        Assert.True(Fooled(five) >= Fooled(one));
+    }
+
+    [Theory]
+    [InlineData("pgd20", "pgd20", 20, 2.5 * 0.1 / 20)]
+    [InlineData("pgd20:alpha=0.003,restarts=5", "pgd20", 20, 0.003)]
+    [InlineData("cw100", "cw100", 100, 2.5 * 0.1 / 100)]
+    [InlineData("pgd10:alpha=2/255", "pgd10", 10, 2.0 / 255)]
+    public void PresetsParse(string spec, string name, int steps, double alpha)
+    {
+        var a = (PgdAttack)AttackPresets.Create(spec, 0.1);
+        Assert.Equal(name, a.Name);
+        Assert.Equal(steps, a.Steps);
+        Assert.Equal(alpha, a.Alpha, 12);
+        Assert.Equal(0.1, a.Eps);
+        Assert.Equal(spec.Contains("restarts=5") ? 5 : 1, a.Restarts);
+    }
+
+    [Theory]
+    [InlineData("pgd", "unknown attack")]
+    [InlineData("pgd20:alpah=1", "unknown option(s) alpah")]
+    [InlineData("pgd20:alpha=x", "alpha=x is not a number")]
+    public void BadPresetsAreClearErrors(string spec, string message) =>
+        Assert.Contains(message, Assert.Throws<FormatException>(() => AttackPresets.Create(spec, 0.1)).Message);
+}

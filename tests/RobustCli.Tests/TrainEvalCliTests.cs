@@ -1,0 +1,171 @@
+using System.CommandLine;
+using System.Diagnostics;
+using RobustCli.Tests.Shared;
+
+namespace RobustCli.Tests;
+
+/// <summary>The commands end to end on tiny data the tests make: train, eval, runs, config, sweep, resume after a kill.</summary>
+public sealed class TrainEvalCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = Cli.Build().Parse(args).Invoke(new InvocationConfiguration { Output = o, Error = e });
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string WriteConfig(string yaml)
+    {
+        var path = Path.Combine(TestPaths.TempDir(), "tiny.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public void TrainThenEvalThenListAndShow()
+    {
+        var data = TinyData.FashionMnistLike();
+        var runs = TestPaths.TempDir();
+        var cfg = WriteConfig(TinyData.Config(data));
+        var (code, output, err) = Run("train", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1", "--name", "cli");
+        Assert.True(code == 0, err);
+        Assert.Contains("run folder: ", output);
+        Assert.Contains("epoch 1/1", err); // log lines go to stderr
+        var runDir = Directory.GetDirectories(Path.Combine(runs, "cli")).Single();
+
+        var csv = Path.Combine(TestPaths.TempDir(), "eval.csv");
+        (code, output, err) = Run("eval", "--checkpoint", runDir, "--attack", "pgd3", "--attack", "fgsm", "--n", "32", "--out", csv);
+        Assert.True(code == 0, err);
+        Assert.Contains("worst case", output);
+        var rows = File.ReadAllLines(csv);
+        Assert.Equal(["attack,accuracy,seconds,n", "clean", "pgd3", "fgsm", "worst_case"], rows.Select((r, i) => i == 0 ? r : r.Split(',')[0]));
+        Assert.All(rows.Skip(1), r => Assert.EndsWith(",32", r));
+
+        (code, output, _) = Run("runs", "list", "--runs-dir", runs);
+        Assert.Equal(0, code);
+        Assert.Contains("pgd-at", output);
+        Assert.Contains("completed", output);
+        (code, output, _) = Run("runs", "show", runDir);
+        Assert.Equal(0, code);
+        Assert.Contains("status     completed", output);
+        Assert.Contains("epoch,lr,train_loss", output);
+    }
+
+    [Fact]
+    public void EvalOfAWeightsFileNeedsArchDatasetAndEps()
+    {
+        var (code, _, err) = Run("eval", "--checkpoint", Path.Combine(TestPaths.TempDir(), "missing.pt"));
+        Assert.Equal(2, code);
+        Assert.Contains("no such file or run folder", err);
+        var file = Path.Combine(TestPaths.TempDir(), "w.pt");
+        using (var m = new RobustCli.Core.Models.SmallCnn()) RobustCli.Torch.Serialization.Weights.Save(file, m);
+        (code, _, err) = Run("eval", "--checkpoint", file);
+        Assert.Equal(2, code);
+        Assert.Contains("--dataset", err);
+        var data = TinyData.FashionMnistLike();
+        (code, var output, err) = Run("eval", "--checkpoint", file, "--dataset", "fashion-mnist", "--arch", "smallcnn", "--eps", "0.1",
+            "--data-path", data, "--n", "16", "--attack", "pgd2", "--out", Path.Combine(TestPaths.TempDir(), "e.csv"));
+        Assert.True(code == 0, err);
+        Assert.Contains("16 test images, eps 0.1", output);
+    }
+
+    [Theory]
+    [InlineData("train:\n  epochz: 3\n", "tiny.yaml:2:3: train.epochz: unknown key; did you mean 'epochs'?")]
+    [InlineData("train:\n  epochs: ten\n", "tiny.yaml:2:11: train.epochs: expected an integer, got 'ten'")]
+    [InlineData("bogus: 1\n", "bogus: unknown key")]
+    [InlineData("data: {name: cifar10, path: /nonexistent}\n", "dataset 'cifar10'")]
+    public void UserErrorsExitWith2AndAMessageNotAStackTrace(string yaml, string message)
+    {
+        var (code, _, err) = Run("train", "--config", WriteConfig(yaml), "--runs-dir", TestPaths.TempDir(), "--no-progress");
+        Assert.Equal(2, code);
+        Assert.Contains(message, err);
+        Assert.DoesNotContain("   at ", err);
+        (code, _, err) = Run("config", "validate", WriteConfig(yaml));
+        if (!message.StartsWith("dataset", StringComparison.Ordinal))
+        {
+            Assert.Equal(2, code);
+            Assert.Contains(message.Replace("tiny.yaml", ""), err);
+        }
+    }
+
+    [Fact]
+    public void ConfigShowPrintsEveryDefaultWithSetsApplied()
+    {
+        var (code, output, _) = Run("config", "show", Path.Combine(TestPaths.RepoRoot, "configs", "quickstart.yaml"), "--set", "train.epochs=7");
+        Assert.Equal(0, code);
+        Assert.Contains("epochs: 7", output);
+        Assert.Contains("half_cap_until_epoch: 90", output);
+        (code, output, _) = Run("config", "validate", Path.Combine(TestPaths.RepoRoot, "configs", "trades-sweep.yaml"));
+        Assert.Equal(0, code);
+        Assert.Contains("sweep over train.beta, seed", output);
+    }
+
+    [Fact]
+    public void SweepDryRunListsTheJobsAndARealSweepWritesOneSummary()
+    {
+        var data = TinyData.FashionMnistLike(96, 16);
+        var cfg = WriteConfig(TinyData.Config(data, "trades", 1, "sweep:\n  train.beta: [1, 6]\n"));
+        var (code, output, _) = Run("sweep", "--config", cfg, "--dry-run");
+        Assert.Equal(0, code);
+        Assert.Contains("2 job(s):", output);
+        Assert.Contains("2. train.beta=6", output);
+        var runs = TestPaths.TempDir();
+        (code, output, var err) = Run("sweep", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "eval.final=[]");
+        Assert.True(code == 0, err);
+        var summary = Directory.GetFiles(Path.Combine(runs, "tiny"), "sweep-*.csv").Single();
+        var lines = File.ReadAllLines(summary);
+        Assert.StartsWith("job,train.beta,status,run_dir", lines[0]);
+        Assert.Equal(3, lines.Length);
+        Assert.Equal(2, Directory.GetDirectories(Path.Combine(runs, "tiny")).Length);
+    }
+
+    [Fact]
+    public void AKilledRunResumesToTheSameMetricsAsAnUninterruptedOne()
+    {
+        var data = TinyData.FashionMnistLike(640, 32);
+        var cfg = WriteConfig(TinyData.Config(data, "pgd-at", 3));
+        var straightRuns = TestPaths.TempDir();
+        Assert.Equal(0, Run("train", "--config", cfg, "--runs-dir", straightRuns, "--no-progress").Code);
+        var straight = Directory.GetDirectories(Path.Combine(straightRuns, "tiny")).Single();
+
+        // The real thing: the CLI in its own process, killed once its first epoch is checkpointed.
+        var runs = TestPaths.TempDir();
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "robust.dll"), "train", "--config", cfg, "--runs-dir", runs, "--no-progress" })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        string? runDir = null;
+        while (DateTime.UtcNow < deadline && !p.HasExited)
+        {
+            runDir ??= Directory.Exists(Path.Combine(runs, "tiny")) ? Directory.GetDirectories(Path.Combine(runs, "tiny")).SingleOrDefault() : null;
+            if (runDir != null && File.Exists(Path.Combine(runDir, "checkpoints", "last.pt"))) break;
+            Thread.Sleep(20);
+        }
+        Assert.False(p.HasExited, "the run finished before it could be killed; make the test data larger");
+        p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        Assert.NotNull(runDir);
+        var (code, _, err) = Run("train", "--resume", runDir!, "--no-progress");
+        Assert.True(code == 0, err);
+        static IEnumerable<string> Rows(string dir) => File.ReadAllLines(Path.Combine(dir, "metrics.csv"))
+            .Select(l => string.Join(",", l.Split(',').Where((_, i) => i is not (9 or 10)))); // drop seconds, images/s
+        Assert.Equal(Rows(straight), Rows(runDir!));
+        Assert.Equal(File.ReadAllText(Path.Combine(straight, "final_eval.csv")).Split('\n').Select(l => string.Join(",", l.Split(',').Take(2))),
+            File.ReadAllText(Path.Combine(runDir!, "final_eval.csv")).Split('\n').Select(l => string.Join(",", l.Split(',').Take(2))));
+        Assert.Contains("\"status\": \"completed\"", File.ReadAllText(Path.Combine(runDir!, "summary.json")));
+    }
+
+    [Fact]
+    public void ResumeRefusesNewSettings()
+    {
+        var (code, _, err) = Run("train", "--resume", TestPaths.TempDir(), "--set", "train.beta=1");
+        Assert.Equal(2, code);
+        Assert.Contains("drop --config and --set", err);
+    }
+}
