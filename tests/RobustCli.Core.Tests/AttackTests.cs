@@ -54,6 +54,9 @@ public sealed class AttackTests
     [Fact] public void MiFgsm() => Check("mifgsm", new MiFgsmAttack("mifgsm", 0.1, 0.02, 5, 1.0));
     [Fact] public void TradesInnerMaximisation() => Check("trades_kl", new PgdAttack("trades", 0.1, 0.02, 5, Norm.Linf, RandomStart.Normal, 1, new TradesKlLoss()), seed: 2);
 
+    [Fact] public void FriendlyPgdStopsEarly() => Check("fat_tau0", new FriendlyPgdAttack("fat", 0.3, 0.05, 8, tau: 0, omega: 0, RandomStart.None));
+    [Fact] public void FriendlyPgdWithABudget() => Check("fat_tau2", new FriendlyPgdAttack("fat", 0.3, 0.05, 8, tau: 2, omega: 0, RandomStart.None));
+
     [Fact]
     public void TrainingLossesEqualTheReferenceCode()
     {

@@ -92,6 +92,25 @@ for _ in range(5):
     xa = project(xa.detach() + 0.02 * mom.sign(), x, 0.1)
 out["mifgsm"] = xa
 
+# FAT's early-stopped PGD (Zhang et al. 2020, earlystop.py semantics, kept in input order): each sample may take
+# tau more steps once misclassified, then stops moving. omega = 0 and no random start keep it deterministic.
+def friendly(eps, alpha, steps, tau):
+    xa = x.clone()
+    budget = torch.full((x.shape[0],), tau)
+    active = torch.ones(x.shape[0], dtype=torch.bool)
+    for _ in range(steps):
+        xg = xa.detach().requires_grad_(True)
+        logits = model(xg)
+        g, = torch.autograd.grad(ce(logits), [xg])
+        wrong = logits.argmax(1) != y
+        active = active & ~(wrong & (budget <= 0))
+        budget = budget - (wrong & active).long()
+        moved = project(xa + alpha * g.sign(), x, eps)
+        xa = torch.where(active.view(-1, 1, 1, 1), moved, xa)
+    return xa
+out["fat_tau0"] = friendly(0.3, 0.05, 8, 0)
+out["fat_tau2"] = friendly(0.3, 0.05, 8, 2)
+
 # Training losses on fixed logits (gradients flow through both in training; values are compared here).
 zn, za = torch.randn(8, 4), torch.randn(8, 4)
 out["loss.natural"], out["loss.adversarial"] = zn, za

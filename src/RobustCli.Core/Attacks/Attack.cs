@@ -55,6 +55,31 @@ public abstract class Attack
         return g;
     }
 
+    /// <summary>
+    /// Runs <paramref name="steps"/> updates of an iterate kept outside every scope: each step gets the current point
+    /// and returns the next, and its temporaries are freed as it ends. The result joins the caller's scope.
+    /// </summary>
+    protected static Tensor Iterate(Tensor start, int steps, Func<Tensor, Tensor> step)
+    {
+        var current = start.DetachFromScope();
+        try
+        {
+            for (var k = 0; k < steps; k++)
+            {
+                using var scope = DisposeScope.Open();
+                var next = step(current).DetachFromScope();
+                current.Dispose();
+                current = next;
+            }
+            return current.AttachToCurrentScope();
+        }
+        catch
+        {
+            current.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Projects x_adv onto the eps-ball around x (Linf or L2) and then onto the [0, 1] box.</summary>
     public static Tensor Project(Tensor xAdv, Tensor x, double eps, Norm norm)
     {

@@ -19,40 +19,21 @@ public sealed class FriendlyPgdAttack(string name, double eps, double alpha, int
         Tensor? natural = null;
         if (lossFn.NeedsNaturalLogits)
             using (torch.NoGrad()) natural = model.Forward(x);
-        var adv = StartPoint(x, Eps, Norm, start).DetachFromScope();
-        var budget = torch.Full([x.Size(0)], Tau, DType.Int64, x.Device).DetachFromScope();
-        var active = torch.Ones([x.Size(0)], DType.Bool, x.Device).DetachFromScope();
-        try
+        using var budget = torch.Full([x.Size(0)], Tau, DType.Int64, x.Device).DetachFromScope();
+        using var active = torch.Ones([x.Size(0)], DType.Bool, x.Device).DetachFromScope();
+        return Iterate(StartPoint(x, Eps, Norm, start), steps, adv =>
         {
-            for (var k = 0; k < steps; k++)
-            {
-                using var scope = DisposeScope.Open();
-                var point = adv.Detach().RequiresGrad_();
-                var logits = model.Forward(point);
-                var g = Autograd.Grad(lossFn.Compute(logits, y, natural), point);
-                using var _ = torch.NoGrad();
-                // Misclassified samples spend budget; those with none left stop here.
-                var wrong = logits.Argmax(1).Ne(y);
-                var stop = wrong.LogicalAnd(budget.Le(0));
-                active.Copy_(active.LogicalAnd(stop.LogicalNot()));
-                budget.Sub_(wrong.LogicalAnd(active).Long());
-                var moved = (adv + g.Sign_().Mul_(alpha)).Add_(torch.RandnLike(adv).Mul_(omega));
-                var projected = Project(moved, x, Eps, Norm);
-                var next = torch.Where(active.View(BroadcastShape(x)), projected, adv).DetachFromScope();
-                adv.Dispose();
-                adv = next;
-            }
-            return adv.AttachToCurrentScope();
-        }
-        catch
-        {
-            adv.Dispose();
-            throw;
-        }
-        finally
-        {
-            budget.Dispose();
-            active.Dispose();
-        }
+            var point = adv.Detach().RequiresGrad_();
+            var logits = model.Forward(point);
+            var g = Autograd.Grad(lossFn.Compute(logits, y, natural), point);
+            using var _ = torch.NoGrad();
+            // Misclassified samples spend budget; those with none left stop here.
+            var wrong = logits.Argmax(1).Ne(y);
+            var stop = wrong.LogicalAnd(budget.Le(0));
+            active.Copy_(active.LogicalAnd(stop.LogicalNot()));
+            budget.Sub_(wrong.LogicalAnd(active).Long());
+            var moved = (adv + g.Sign_().Mul_(alpha)).Add_(torch.RandnLike(adv).Mul_(omega));
+            return torch.Where(active.View(BroadcastShape(x)), Project(moved, x, Eps, Norm), adv);
+        });
     }
 }

@@ -40,30 +40,15 @@ public class PgdAttack(string name, double eps, double alpha, int steps, Norm no
         return best!;
     }
 
-    /// <summary>One run of PGD from a fresh start; each step's temporaries are freed as it ends.</summary>
-    protected Tensor Single(Module model, Tensor x, Tensor y, Tensor? natural)
-    {
-        var adv = StartPoint(x, Eps, Norm, Start).DetachFromScope();
-        try
+    /// <summary>One run of PGD from a fresh start.</summary>
+    protected Tensor Single(Module model, Tensor x, Tensor y, Tensor? natural) =>
+        Iterate(StartPoint(x, Eps, Norm, Start), Steps, adv =>
         {
-            for (var k = 0; k < Steps; k++)
-            {
-                using var scope = DisposeScope.Open();
-                var g = InputGradient(model, adv, y, Loss, natural);
-                using var _ = torch.NoGrad();
-                Ascend(adv, g, Alpha, Norm);
-                var next = Project(adv, x, Eps, Norm).DetachFromScope();
-                adv.Dispose();
-                adv = next;
-            }
-            return adv.AttachToCurrentScope();
-        }
-        catch
-        {
-            adv.Dispose();
-            throw;
-        }
-    }
+            var g = InputGradient(model, adv, y, Loss, natural);
+            using var _ = torch.NoGrad();
+            Ascend(adv, g, Alpha, Norm);
+            return Project(adv, x, Eps, Norm);
+        });
 }
 
 /// <summary>CW-Linf: PGD on the margin loss with confidence kappa (50 by default, as FAT and NoiLIn evaluate).</summary>
@@ -88,33 +73,15 @@ public sealed class MiFgsmAttack(string name, double eps, double alpha, int step
 
     protected override Tensor Run(Module model, Tensor x, Tensor y)
     {
-        var adv = x.Clone().DetachFromScope();
-        var momentum = torch.ZerosLike(x).DetachFromScope();
-        try
+        using var momentum = torch.ZerosLike(x).DetachFromScope();
+        return Iterate(x.Clone(), Steps, adv =>
         {
-            for (var k = 0; k < Steps; k++)
-            {
-                using var scope = DisposeScope.Open();
-                var g = InputGradient(model, adv, y, lossFn, null);
-                using var _ = torch.NoGrad();
-                var l1 = PerSampleNorm(g, 1).Clamp_(min: 1e-12);
-                momentum.Mul_(Decay).Add_(g.Div_(l1));
-                using var step = momentum.Sign();
-                adv.Add_(step, Alpha);
-                var next = Project(adv, x, Eps, Norm).DetachFromScope();
-                adv.Dispose();
-                adv = next;
-            }
-            return adv.AttachToCurrentScope();
-        }
-        catch
-        {
-            adv.Dispose();
-            throw;
-        }
-        finally
-        {
-            momentum.Dispose();
-        }
+            var g = InputGradient(model, adv, y, lossFn, null);
+            using var _ = torch.NoGrad();
+            var l1 = PerSampleNorm(g, 1).Clamp_(min: 1e-12);
+            momentum.Mul_(Decay).Add_(g.Div_(l1));
+            adv.Add_(momentum.Sign(), Alpha);
+            return Project(adv, x, Eps, Norm);
+        });
     }
 }

@@ -24,6 +24,13 @@ internal static class MethodSteps
         }
     }
 
+    /// <summary>Logits on the natural and the adversarial batch in train mode (TRADES, MART: gradients flow through both).</summary>
+    public static (Tensor Natural, Tensor Adversarial) TrainModeLogits(Module model, Tensor x, Tensor adv)
+    {
+        model.Train();
+        return (model.Forward(x), model.Forward(adv));
+    }
+
     /// <summary>Backward and optimizer step on a scalar loss; returns its value.</summary>
     public static double Optimize(Optimizer optimizer, Tensor loss)
     {

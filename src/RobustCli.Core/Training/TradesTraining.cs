@@ -17,9 +17,7 @@ public sealed class TradesTraining(AttackSettings attack, double beta = 6.0, int
     {
         var a = attack.At(ctx.Epoch, epsWarmupEpochs);
         var adv = new PgdAttack("train", a.Eps, a.Alpha, a.Steps, a.Norm, RandomStart.Normal, 1, new TradesKlLoss()).Perturb(ctx.Model, x, y);
-        ctx.Model.Train();
-        var natural = ctx.Model.Forward(x);
-        var adversarial = ctx.Model.Forward(adv);
+        var (natural, adversarial) = MethodSteps.TrainModeLogits(ctx.Model, x, adv);
         var loss = Loss(natural, adversarial, y, Beta);
         var value = MethodSteps.Optimize(ctx.Optimizer, loss);
         return new StepResult(value, natural.Argmax(1), adversarial.Argmax(1));

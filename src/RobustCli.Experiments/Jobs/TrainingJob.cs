@@ -142,7 +142,14 @@ public static class TrainingJob
         if (config.Eval.Final.Count == 0) return;
         var attacks = config.Eval.Final.Select(a => AttackPresets.Create(a, config.Attack.Eps)).ToList();
         log.Information("final evaluation of the last model on {N} test images: {Attacks}", test.Data.Count, string.Join(", ", attacks.Select(a => a.Name)));
-        var r = RobustnessEvaluator.Evaluate(model, test, attacks);
+        var logged = 0;
+        var r = RobustnessEvaluator.Evaluate(model, test, attacks, (done, total) =>
+        {
+            // About five progress lines over the evaluation: a long attack should not look like a hang.
+            if (done * 5 / total <= logged && done != total) return;
+            logged = done * 5 / total;
+            log.Information("  evaluated {Done}/{Total} test images", done, total);
+        });
         var rows = new List<string> { "attack,accuracy,seconds" };
         rows.Add($"clean,{r.CleanAccuracy.ToString("G6", CultureInfo.InvariantCulture)},");
         summary.Final["clean"] = r.CleanAccuracy;
