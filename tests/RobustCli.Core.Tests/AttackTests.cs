@@ -67,6 +67,23 @@ public sealed class AttackTests
         TensorAssert.Close(Fx.Value["loss.mart"], MartTraining.Loss(zn, za, y, 6.0), 1e-6, 1e-6, "MART");
     }
 
+    [Theory]
+    [InlineData("pgd-at", 5UL)]
+    [InlineData("trades", 6UL)]
+    public void AWholeTrainingStepEqualsPyTorchs(string method, ulong seed)
+    {
+        using var scope = DisposeScope.Open();
+        using var model = new Tiny();
+        using var opt = new RobustCli.Torch.optim.SGD(model.Parameters(), lr: 0.1, momentum: 0.9, weightDecay: 5e-4);
+        var settings = new AttackSettings(Norm.Linf, 0.1, 0.05, 3, RandomStart.Uniform);
+        ITrainingMethod m = method == "pgd-at" ? new PgdAdversarialTraining(settings) : new TradesTraining(settings, 6.0);
+        torch.ManualSeed(seed);
+        var r = m.Step(new StepContext(model, opt, 0, 1, 4), Fx.Value["x"], Fx.Value["y"]);
+        Assert.Equal(Fx.Value[$"{method}_step.loss"].Item(), r.Loss, 5);
+        foreach (var (k, v) in model.StateDict())
+            TensorAssert.Close(Fx.Value[$"{method}_step.{k}"], v, 1e-5, 1e-6, $"{method} {k}");
+    }
+
     [Fact]
     public void AttackRunsInEvalModeAndRestoresTrainMode()
     {

@@ -124,5 +124,41 @@ nat_probs = F.softmax(zn, dim=1)
 true_probs = torch.gather(nat_probs, 1, y.unsqueeze(1).long()).squeeze()
 loss_robust = (1.0 / 8) * torch.sum(torch.sum(nn.KLDivLoss(reduction="none")(torch.log(adv_probs + 1e-12), nat_probs), dim=1) * (1.0000001 - true_probs))
 out["loss.mart"] = loss_adv + 6.0 * loss_robust
+# One whole training step of PGD-AT and of TRADES (attack in eval mode, SGD step in train mode) on a copy of the
+# tiny model, from seeded random starts: the weights after the step.
+import copy
+def train_step(method, seed):
+    m = copy.deepcopy(model)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    global_model = m
+    def g(loss_fn, xa):
+        xa = xa.detach().requires_grad_(True)
+        gr, = torch.autograd.grad(loss_fn(global_model(xa)), [xa])
+        return gr
+    torch.manual_seed(seed)
+    m.eval()
+    if method == "pgd-at":
+        xa = (x + (torch.rand_like(x) * 2 - 1) * 0.1).clamp(0, 1)
+        for _ in range(3):
+            xa = project(xa.detach() + 0.05 * g(lambda z: F.cross_entropy(z, y), xa).sign(), x, 0.1)
+        m.train()
+        loss = F.cross_entropy(m(xa), y)
+    else:
+        with torch.no_grad():
+            nat_logits = m(x)
+        xa = (x + torch.randn_like(x) * 0.001).clamp(0, 1)
+        for _ in range(3):
+            kl_fn = lambda z: F.kl_div(F.log_softmax(z, 1), F.softmax(nat_logits, 1), reduction="sum")
+            xa = project(xa.detach() + 0.05 * g(kl_fn, xa).sign(), x, 0.1)
+        m.train()
+        zn, za = m(x), m(xa)
+        loss = F.cross_entropy(zn, y) + 6.0 * F.kl_div(F.log_softmax(za, 1), F.softmax(zn, 1), reduction="sum") / x.shape[0]
+    opt.zero_grad(); loss.backward(); opt.step()
+    for k, v in m.state_dict().items():
+        out[f"{method}_step.{k}"] = v.detach().clone()
+    out[f"{method}_step.loss"] = loss.detach()
+train_step("pgd-at", 5)
+train_step("trades", 6)
+
 st.save(out, OUT)
 print(f"{len(out)} tensors -> {os.path.normpath(OUT)}")

@@ -39,7 +39,15 @@ public static class BenchCommand
         var noReference = new Option<bool>("--no-reference") { Description = "Time RobustCli alone." };
         var channelsLast = new Option<bool>("--channels-last") { Description = "Store weights and inputs channels_last on both sides (the reference gets CL=1)." };
         var calls = new Option<int>("--overhead-calls") { Description = "Calls timed for the per-call overhead.", DefaultValueFactory = _ => 200_000 };
-        var cmd = new Command("bench", "Benchmark the tensor binding and a PGD-10 adversarial-training step beside PyTorch eager.")
+        var cmd = new Command("bench", """
+            Benchmark the tensor binding and a PGD-10 adversarial-training step beside PyTorch eager
+            (../shared/bench/reference_pgd_at.py), repeat by repeat; prints medians and their ratio.
+
+            Examples:
+              robust bench
+              robust bench --models preact18 --repeats 9 --json bench.json
+              robust bench --device cuda --channels-last
+            """)
         {
             models, repeats, iters, steps, threads, device, json, reference, python, noReference, calls, channelsLast,
         };

@@ -27,6 +27,12 @@ public static class ConfigCommand
             parse.InvocationConfiguration.Output.Write(ConfigLoader.ToYaml(loaded.Config));
             return 0;
         }));
-        return new Command("config", "Validate a config or show it resolved.") { validate, show };
+        return new Command("config", """
+            Validate a config or show it resolved.
+
+            Examples:
+              robust config validate configs/noilin.yaml
+              robust config show configs/trades.yaml --set train.beta=3
+            """) { validate, show };
     }
 }

@@ -51,7 +51,14 @@ public static class RunsCommand
             }
             return 0;
         }));
-        return new Command("runs", "List runs, or show one.") { list, show };
+        return new Command("runs", """
+            List runs, or show one.
+
+            Examples:
+              robust runs list
+              robust runs list --runs-dir /data/runs
+              robust runs show runs/quickstart/20261122-024547-c7664e
+            """) { list, show };
     }
 
     /// <summary>A console over any writer, wide enough that tables are not squeezed when output is redirected.</summary>
