@@ -160,5 +160,16 @@ def train_step(method, seed):
 train_step("pgd-at", 5)
 train_step("trades", 6)
 
+# APGD's DLR losses (autoattack/autopgd_base.py) on fixed logits.
+zd, target = torch.randn(8, 10), torch.tensor([3, 0, 9, 1, 2, 2, 7, 5])
+yd = torch.tensor([0, 0, 1, 9, 2, 3, 4, 5])
+zd[1, 0] = 5.0  # a sample whose true class is the top logit
+xs, ind_sorted = zd.sort(dim=1)
+ind = (ind_sorted[:, -1] == yd).float()
+u = torch.arange(8)
+out["dlr.logits"], out["dlr.y"], out["dlr.target"] = zd, yd, target
+out["dlr.untargeted"] = -(zd[u, yd] - xs[:, -2] * ind - xs[:, -1] * (1. - ind)) / (xs[:, -1] - xs[:, -3] + 1e-12)
+out["dlr.targeted"] = -(zd[u, yd] - zd[u, target]) / (xs[:, -1] - .5 * (xs[:, -3] + xs[:, -4]) + 1e-12)
+
 st.save(out, OUT)
 print(f"{len(out)} tensors -> {os.path.normpath(OUT)}")

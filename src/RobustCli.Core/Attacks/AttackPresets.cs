@@ -6,11 +6,11 @@ namespace RobustCli.Core.Attacks;
 /// Attacks by name, with presets: fgsm, pgdK (e.g. pgd10, pgd20, pgd50, pgd100), cwK (cw20, cw100), mifgsm, and
 /// l2 variants (pgd20-l2). Parameters are overridden after a colon: "pgd20:alpha=0.005,restarts=5",
 /// "cw100:kappa=20". Defaults: alpha = 2.5 eps / K, a uniform random start, one restart; CW kappa 50;
-/// MI-FGSM 10 steps of eps / 10 with decay 1.
+/// MI-FGSM 10 steps of eps / 10 with decay 1; APGD (apgd-ce, apgd-dlr, apgd-t) 100 steps, 1 restart, 9 target classes.
 /// </summary>
 public static class AttackPresets
 {
-    public static readonly string[] Examples = ["fgsm", "pgd10", "pgd20", "pgd50", "pgd100", "cw20", "cw100", "mifgsm", "pgd20-l2"];
+    public static readonly string[] Examples = ["fgsm", "pgd10", "pgd20", "pgd50", "pgd100", "cw20", "cw100", "mifgsm", "apgd-ce", "apgd-dlr", "apgd-t", "pgd20-l2"];
 
     public static Attack Create(string spec, double eps)
     {
@@ -37,6 +37,11 @@ public static class AttackPresets
         {
             var steps = I("steps", 10);
             attack = new MiFgsmAttack(name, eps, D("alpha", eps / steps), steps, D("decay", 1.0));
+        }
+        else if (baseName is "apgd-ce" or "apgd-dlr" or "apgd-t")
+        {
+            var loss = baseName switch { "apgd-ce" => ApgdLoss.CrossEntropy, "apgd-dlr" => ApgdLoss.Dlr, _ => ApgdLoss.TargetedDlr };
+            attack = new ApgdAttack(name, eps, l2 ? Norm.L2 : Norm.Linf, I("steps", 100), I("restarts", 1), loss, I("targets", 9));
         }
         else if (TrySteps(baseName, "pgd", out var k))
         {
