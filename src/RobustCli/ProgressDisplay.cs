@@ -86,6 +86,17 @@ public static class ProgressDisplay
             }
         }
 
+        public void Final(string what, int done, int total)
+        {
+            lock (this)
+            {
+                if (!Epochs.TryGetValue(int.MaxValue, out var e)) Epochs[int.MaxValue] = e = new EpochState { Batches = total };
+                e.Batch = done;
+                e.Description = what;
+                e.Finished = done >= total;
+            }
+        }
+
         private static string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F1", CultureInfo.InvariantCulture) + "%" : "-";
     }
 

@@ -9,6 +9,8 @@ public interface IProgressReporter
     void EpochStart(int epoch, int epochs, int batches);
     void Batch(int epoch, int batch, int batches, double loss, double imagesPerSecond);
     void EpochEnd(EpochMetrics metrics, int epochs);
+    /// <summary>Progress of the work after the epochs (the final evaluation): done of total items.</summary>
+    void Final(string what, int done, int total) { }
 }
 
 /// <summary>Progress as log lines: about ten per epoch, so a redirected log stays readable.</summary>

@@ -82,14 +82,14 @@ public static class TrainingJob
             var testAttack = AttackPresets.Create(config.Eval.TestAttack, config.Attack.Eps);
             var loop = new TrainingLoop(model, optimizer, schedule, ComponentFactory.SchedulePerStep(config.Train.Schedule), method,
                 train, data.Spec.NumClasses, val, valAttack, test, testAttack, config.Eval.TestEvery);
+            var progress = options.Progress?.Invoke(log) ?? new LogProgressReporter(log);
             using (var csv = MetricsCsv.Open(folder.MetricsFile, ComponentFactory.MethodColumns(config), resumeDir != null ? start : null))
             {
-                var observer = new Observer(config, folder, csv, log, options.Progress?.Invoke(log) ?? new LogProgressReporter(log),
-                    model, optimizer, method, summary, best, bestEpoch);
+                var observer = new Observer(config, folder, csv, log, progress, model, optimizer, method, summary, best, bestEpoch);
                 loop.Run(start, config.Train.Epochs, observer, options.Cancel);
                 summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
             }
-            FinalEvaluation(config, folder, model, test, log, summary);
+            FinalEvaluation(config, folder, model, test, log, progress, summary);
             summary.Status = "completed";
             summary.FinishedUtc = DateTime.UtcNow.ToString("o");
             summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
@@ -137,14 +137,16 @@ public static class TrainingJob
         return cfg.CreateLogger();
     }
 
-    private static void FinalEvaluation(RunConfig config, RunFolder folder, Classifier model, DataLoader test, ILogger log, RunSummary summary)
+    private static void FinalEvaluation(RunConfig config, RunFolder folder, Classifier model, DataLoader test, ILogger log, IProgressReporter progress, RunSummary summary)
     {
         if (config.Eval.Final.Count == 0) return;
         var attacks = config.Eval.Final.Select(a => AttackPresets.Create(a, config.Attack.Eps)).ToList();
         log.Information("final evaluation of the last model on {N} test images: {Attacks}", test.Data.Count, string.Join(", ", attacks.Select(a => a.Name)));
         var logged = 0;
+        var what = "final evaluation (" + string.Join(", ", attacks.Select(a => a.Name)) + ")";
         var r = RobustnessEvaluator.Evaluate(model, test, attacks, (done, total) =>
         {
+            progress.Final(what, done, total);
             // About five progress lines over the evaluation: a long attack should not look like a hang.
             if (done * 5 / total <= logged && done != total) return;
             logged = done * 5 / total;
