@@ -49,6 +49,7 @@ public sealed class TrainEvalCliTests
         (code, output, _) = Run("runs", "show", runDir);
         Assert.Equal(0, code);
         Assert.Contains("status     completed", output);
+        Assert.Matches(@"best       epoch 1, validation clean \d+\.\d\d%, robust \d+\.\d\d%", output);
         Assert.Contains("epoch,lr,train_loss", output);
     }
 

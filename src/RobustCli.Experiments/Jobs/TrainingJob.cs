@@ -200,6 +200,7 @@ public static class TrainingJob
             summary.EpochsDone = m.Epoch;
             summary.BestEpoch = bestEpoch;
             summary.BestValRobustAcc = best;
+            if (improved) summary.BestValCleanAcc = Num(m.ValidationCleanAccuracy);
             summary.Last = new Dictionary<string, double?>
             {
                 ["train_loss"] = Num(m.TrainLoss), ["train_clean_acc"] = Num(m.TrainCleanAccuracy), ["train_adv_acc"] = Num(m.TrainAdversarialAccuracy),

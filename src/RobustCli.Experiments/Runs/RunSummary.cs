@@ -19,6 +19,8 @@ public sealed class RunSummary
     public int EpochsPlanned { get; set; }
     public int? BestEpoch { get; set; }
     public double? BestValRobustAcc { get; set; }
+    /// <summary>Validation clean accuracy at the best epoch.</summary>
+    public double? BestValCleanAcc { get; set; }
     public Dictionary<string, double?> Last { get; set; } = [];
     public Dictionary<string, double?> Final { get; set; } = [];
     public double WallSeconds { get; set; }

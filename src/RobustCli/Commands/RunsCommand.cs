@@ -11,19 +11,19 @@ public static class RunsCommand
     public static Command Create()
     {
         var runsDir = SharedOptions.RunsDir();
-        var list = new Command("list", "A table of runs: name, method, dataset, status, best validation and final test accuracy.") { runsDir };
+        var list = new Command("list", "A table of runs: name, method, dataset, status, best validation (clean, robust) and final test accuracy.") { runsDir };
         list.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var o = parse.InvocationConfiguration.Output;
             var root = SharedOptions.ResolveRunsDir(parse.GetValue(runsDir));
-            var table = new Table().AddColumns("run", "method", "dataset", "arch", "status", "epochs", "best val robust", "final clean", "final robust");
+            var table = new Table().AddColumns("run", "method", "dataset", "arch", "status", "epochs", "best val clean", "best val robust", "final clean", "final robust");
             var files = Directory.Exists(root) ? Directory.GetFiles(root, "summary.json", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal).ToList() : [];
             foreach (var f in files)
             {
                 var s = RunSummary.Load(f);
                 var robust = s.Final.Where(kv => kv.Key is not ("clean" or "worst_case")).Select(kv => $"{kv.Key} {Pct(kv.Value)}");
                 table.AddRow(Markup.Escape(Path.GetRelativePath(root, Path.GetDirectoryName(f)!)), s.Method, s.Dataset, s.Arch, s.Status,
-                    $"{s.EpochsDone}/{s.EpochsPlanned}", Pct(s.BestValRobustAcc), Pct(s.Final.GetValueOrDefault("clean")), Markup.Escape(string.Join(", ", robust)));
+                    $"{s.EpochsDone}/{s.EpochsPlanned}", Pct(s.BestValCleanAcc), Pct(s.BestValRobustAcc), Pct(s.Final.GetValueOrDefault("clean")), Markup.Escape(string.Join(", ", robust)));
             }
             Plain(o).Write(table);
             o.WriteLine($"{files.Count} run(s) under {root}");
@@ -41,7 +41,7 @@ public static class RunsCommand
             o.WriteLine($"status     {s.Status}{(s.Error != null ? ": " + s.Error : "")}");
             o.WriteLine($"method     {s.Method} on {s.Dataset} with {s.Arch}, seed {s.Seed}, device {s.Device}");
             o.WriteLine($"epochs     {s.EpochsDone}/{s.EpochsPlanned}, wall {s.WallSeconds:F0}s, libtorch {s.LibTorchVersion}");
-            o.WriteLine($"best       epoch {s.BestEpoch?.ToString(CultureInfo.InvariantCulture) ?? "-"}, validation robust {Pct(s.BestValRobustAcc)}");
+            o.WriteLine($"best       epoch {s.BestEpoch?.ToString(CultureInfo.InvariantCulture) ?? "-"}, validation clean {Pct(s.BestValCleanAcc)}, robust {Pct(s.BestValRobustAcc)}");
             o.WriteLine("last       " + string.Join(", ", s.Last.Select(kv => $"{kv.Key} {Pct(kv.Value)}")));
             if (s.Final.Count > 0) o.WriteLine("final      " + string.Join(", ", s.Final.Select(kv => $"{kv.Key} {Pct(kv.Value)}")));
             if (File.Exists(run.MetricsFile))
