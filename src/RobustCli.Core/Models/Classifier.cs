@@ -4,10 +4,7 @@ using RobustCli.Torch.nn;
 namespace RobustCli.Core.Models;
 
 /// <summary>Per-channel input normalization (x - mean) / std, done inside the model so attacks work in [0, 1] pixels.</summary>
-public sealed record Normalization(double[] Mean, double[] Std)
-{
-    public static Normalization? Identity => null;
-}
+public sealed record Normalization(double[] Mean, double[] Std);
 
 /// <summary>
 /// An image classifier taking pixels in [0, 1]. Normalization lives inside the model as non-persistent
