@@ -60,7 +60,10 @@ public sealed class TrainEvalCliTests
         Assert.Equal(2, code);
         Assert.Contains("no such file or run folder", err);
         var file = Path.Combine(TestPaths.TempDir(), "w.pt");
-        using (var m = new RobustCli.Core.Models.SmallCnn()) RobustCli.Torch.Serialization.Weights.Save(file, m);
+        // Saved as DataParallel would: every key under "module.", which eval strips as RobustBench does.
+        using (var m = new RobustCli.Core.Models.SmallCnn())
+        using (var sd = m.StateDict())
+            RobustCli.Torch.Serialization.Weights.Save(file, sd.Select(kv => new KeyValuePair<string, RobustCli.Torch.Tensor>("module." + kv.Key, kv.Value)));
         (code, _, err) = Run("eval", "--checkpoint", file);
         Assert.Equal(2, code);
         Assert.Contains("--dataset", err);

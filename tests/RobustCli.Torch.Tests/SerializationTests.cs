@@ -109,6 +109,19 @@ public sealed class SerializationTests
     }
 
     [Fact]
+    public void CommonPrefixesAreStrippedOnlyWhenEveryKeyHasThem()
+    {
+        using var sd = new StateDict();
+        sd.Add("module.model.conv1.weight", torch.Ones(1).DetachFromScope());
+        sd.Add("module.model.fc.bias", torch.Ones(1).DetachFromScope());
+        Assert.Equal(["conv1.weight", "fc.bias"], Weights.StripCommonPrefixes(sd).Keys);
+        using var mixed = new StateDict();
+        mixed.Add("module.a", torch.Ones(1).DetachFromScope());
+        mixed.Add("b", torch.Ones(1).DetachFromScope());
+        Assert.Equal(["module.a", "b"], Weights.StripCommonPrefixes(mixed).Keys);
+    }
+
+    [Fact]
     public void LegacyAndForeignFilesGiveClearErrors()
     {
         var dir = TestPaths.TempDir();

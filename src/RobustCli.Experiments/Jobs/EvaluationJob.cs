@@ -40,7 +40,7 @@ public static class EvaluationJob
         var test = DatasetCatalog.Load(dataset, train: false, req.DataPath ?? config?.Data.Path, repoRoot);
         if (req.N > 0) test = test.Take(req.N);
         using var model = ComponentFactory.Model(modelConfig, spec);
-        using (var sd = Weights.Load(file)) model.LoadStateDict(sd);
+        using (var sd = Weights.StripCommonPrefixes(Weights.Load(file))) model.LoadStateDict(sd);
         model.To(device);
         model.Eval();
         var result = RobustnessEvaluator.Evaluate(model, new DataLoader(test, req.BatchSize, device: device), attacks, progress);

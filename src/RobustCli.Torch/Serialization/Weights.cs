@@ -44,6 +44,22 @@ public static class Weights
         return sd;
     }
 
+    /// <summary>
+    /// Removes a prefix that every key carries (DataParallel's "module.", a wrapper's "model."), as RobustBench's
+    /// loader does; keys are left alone when not all of them have it. The tensors move to the returned dict.
+    /// </summary>
+    public static StateDict StripCommonPrefixes(StateDict sd, params string[] prefixes)
+    {
+        foreach (var prefix in prefixes.Length > 0 ? prefixes : ["module.", "model."])
+        {
+            if (sd.Count == 0 || !sd.Keys.All(k => k.StartsWith(prefix, StringComparison.Ordinal))) continue;
+            var stripped = new StateDict();
+            foreach (var (k, v) in sd) stripped.Add(k[prefix.Length..], v);
+            sd = stripped;
+        }
+        return sd;
+    }
+
     private static IEnumerable<KeyValuePair<object, object?>>? FindStateDict(object? root)
     {
         if (root is not IDictionary<object, object?> d) return null;
