@@ -35,6 +35,9 @@ public sealed class RunTests
         Assert.StartsWith(Path.Combine(runs, "tiny") + "/", f.Path);
         foreach (var file in new[] { f.ConfigFile, f.MetricsFile, f.LogFile, f.SummaryFile, f.LastCheckpoint, f.BestCheckpoint, f.FinalEvalFile })
             Assert.True(File.Exists(file), file + " missing");
+        // final_eval.csv shares robust eval's format.
+        Assert.Equal(["attack,accuracy,seconds,n", "clean", "pgd3", "cw3", "worst_case"],
+            File.ReadAllLines(f.FinalEvalFile).Select((l, i) => i == 0 ? l : l.Split(',')[0]));
         var lines = File.ReadAllLines(f.MetricsFile);
         Assert.Equal(3, lines.Length);
         Assert.EndsWith(",noise_rate", lines[0]);

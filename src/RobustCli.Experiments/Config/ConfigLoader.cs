@@ -77,7 +77,7 @@ public static class ConfigLoader
             var path = ((YamlScalarNode)k).Value ?? "";
             if (v is not YamlSequenceNode seq || seq.Children.Count == 0)
                 throw new ConfigException($"{ctx.Where(v)}: sweep.{path}: expected a non-empty list of values");
-            // Each value must be valid for its key: check by applying it to a scratch copy.
+            // Values are validated for their keys when Sweep.Expand applies each combination.
             var values = seq.Children.Select(c => c is YamlScalarNode s ? s.Value ?? "" : throw new ConfigException($"{ctx.Where(c)}: sweep.{path}: values must be scalars")).ToList();
             axes.Add(new SweepAxis(path, values));
         }

@@ -36,7 +36,7 @@ public static class EvaluationJob
         var modelConfig = config?.Model ?? new ModelConfig { Arch = arch, Normalize = "none" };
         modelConfig.Arch = arch;
         if (req.Normalize != null) modelConfig.Normalize = req.Normalize;
-        var device = TrainingJob.ResolveDevice(req.Device);
+        var device = JobRuntime.ResolveDevice(req.Device);
         var test = DatasetCatalog.Load(dataset, train: false, req.DataPath ?? config?.Data.Path, repoRoot);
         if (req.N > 0) test = test.Take(req.N);
         using var model = ComponentFactory.Model(modelConfig, spec);
@@ -63,18 +63,5 @@ public static class EvaluationJob
         return (checkpoint, runConfig != null && File.Exists(runConfig) ? ConfigLoader.Load(runConfig).Config : null);
     }
 
-    public static void WriteCsv(EvaluationReport r, string path)
-    {
-        var rows = new List<string> { "attack,accuracy,seconds,n" };
-        var n = r.Result.Count.ToString(CultureInfo.InvariantCulture);
-        rows.Add($"clean,{r.Result.CleanAccuracy.ToString("G6", CultureInfo.InvariantCulture)},,{n}");
-        foreach (var a in r.Attacks)
-            rows.Add($"{a.Name},{r.Result.RobustAccuracy(a.Name).ToString("G6", CultureInfo.InvariantCulture)},{r.Result.Seconds[a.Name].ToString("F1", CultureInfo.InvariantCulture)},{n}");
-        rows.Add($"worst_case,{r.Result.WorstCaseAccuracy.ToString("G6", CultureInfo.InvariantCulture)},,{n}");
-        AtomicFile.Write(path, s =>
-        {
-            using var w = new StreamWriter(s, leaveOpen: true);
-            w.Write(string.Join("\n", rows) + "\n");
-        });
-    }
+    public static void WriteCsv(EvaluationReport r, string path) => EvaluationCsv.Write(path, r.Result, r.Attacks);
 }

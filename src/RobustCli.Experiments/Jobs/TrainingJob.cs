@@ -32,9 +32,8 @@ public static class TrainingJob
     public static JobResult Run(RunConfig config, JobOptions options, string? resumeDir = null)
     {
         // Inputs are checked before a run folder exists: a missing dataset or a bad device leaves nothing behind.
-        var device = ResolveDevice(config.Device);
-        torch.NumThreads = config.Threads > 0 ? config.Threads : Environment.ProcessorCount;
-        torch.RetainCpuAllocations();
+        var device = JobRuntime.ResolveDevice(config.Device);
+        JobRuntime.ConfigureThreads(config.Threads);
         var data = ComponentFactory.LoadData(config.Data, options.RepoRoot);
         var folder = resumeDir == null ? RunFolder.Create(options.RunsDir, config.Name) : RunFolder.Open(resumeDir);
         if (resumeDir == null) File.WriteAllText(folder.ConfigFile, ConfigLoader.ToYaml(config));
@@ -125,9 +124,6 @@ public static class TrainingJob
         else log.Error(e, "the run failed: {Message}", e.Message);
     }
 
-    public static Device ResolveDevice(string spec) =>
-        spec == "auto" ? (torch.Cuda.IsAvailable ? Device.CUDA(0) : Device.CPU) : Device.Parse(spec);
-
     private static Logger CreateLogger(RunFolder folder, JobOptions options)
     {
         var cfg = new LoggerConfiguration().MinimumLevel.Information()
@@ -152,24 +148,15 @@ public static class TrainingJob
             logged = done * 5 / total;
             log.Information("  evaluated {Done}/{Total} test images", done, total);
         });
-        var rows = new List<string> { "attack,accuracy,seconds" };
-        rows.Add($"clean,{r.CleanAccuracy.ToString("G6", CultureInfo.InvariantCulture)},");
         summary.Final["clean"] = r.CleanAccuracy;
         foreach (var a in attacks)
         {
-            var acc = r.RobustAccuracy(a.Name);
-            summary.Final[a.Name] = acc;
-            rows.Add($"{a.Name},{acc.ToString("G6", CultureInfo.InvariantCulture)},{r.Seconds[a.Name].ToString("F1", CultureInfo.InvariantCulture)}");
-            log.Information("  {Attack}: {Acc:P2} ({Seconds:F0}s)", a.Name, acc, r.Seconds[a.Name]);
+            summary.Final[a.Name] = r.RobustAccuracy(a.Name);
+            log.Information("  {Attack}: {Acc:P2} ({Seconds:F0}s)", a.Name, r.RobustAccuracy(a.Name), r.Seconds[a.Name]);
         }
         summary.Final["worst_case"] = r.WorstCaseAccuracy;
-        rows.Add($"worst_case,{r.WorstCaseAccuracy.ToString("G6", CultureInfo.InvariantCulture)},");
         log.Information("  clean {Clean:P2}, worst case over the attacks {Worst:P2}", r.CleanAccuracy, r.WorstCaseAccuracy);
-        RobustCli.Torch.Serialization.AtomicFile.Write(folder.FinalEvalFile, s =>
-        {
-            using var w = new StreamWriter(s, leaveOpen: true);
-            w.Write(string.Join("\n", rows) + "\n");
-        });
+        EvaluationCsv.Write(folder.FinalEvalFile, r, attacks);
     }
 
     /// <summary>Writes each epoch's row, checkpoints and summary, and feeds the progress display.</summary>
@@ -195,8 +182,11 @@ public static class TrainingJob
                 bestEpoch = m.Epoch;
             }
             Checkpoint.Save(folder.LastCheckpoint, model, optimizer, method, m.Epoch, best, bestEpoch);
-            if (improved && config.Checkpoint.Best) File.Copy(folder.LastCheckpoint, folder.BestCheckpoint + ".tmp", overwrite: true);
-            if (improved && config.Checkpoint.Best) File.Move(folder.BestCheckpoint + ".tmp", folder.BestCheckpoint, overwrite: true);
+            if (improved && config.Checkpoint.Best)
+            {
+                File.Copy(folder.LastCheckpoint, folder.BestCheckpoint + ".tmp", overwrite: true);
+                File.Move(folder.BestCheckpoint + ".tmp", folder.BestCheckpoint, overwrite: true);
+            }
             summary.EpochsDone = m.Epoch;
             summary.BestEpoch = bestEpoch;
             summary.BestValRobustAcc = best;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RobustCli.Experiments.Jobs;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -55,8 +56,8 @@ public static class BenchCommand
         {
             var o = parse.InvocationConfiguration.Output;
             var err = parse.InvocationConfiguration.Error;
-            var nThreads = Runtime.ConfigureThreads(parse.GetValue(threads));
-            var dev = Runtime.ResolveDevice(parse.GetValue(device)!);
+            var nThreads = JobRuntime.ConfigureThreads(parse.GetValue(threads));
+            var dev = JobRuntime.ResolveDevice(parse.GetValue(device)!);
             var selected = new List<ModelSpec>();
             foreach (var name in parse.GetValue(models)!.SelectMany(m => m.Split(',', StringSplitOptions.RemoveEmptyEntries)))
             {

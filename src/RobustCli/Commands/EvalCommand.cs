@@ -45,7 +45,7 @@ public static class EvalCommand
                 e = ConfigLoader.ParseNumber(es) ?? throw new ConfigException($"--eps {es}: expected a number such as 0.03 or 8/255");
             var norm = parse.GetValue(normalize);
             if (norm is not (null or "auto" or "none")) throw new ConfigException($"--normalize {norm}: expected auto or none");
-            Runtime.ConfigureThreads(null);
+            JobRuntime.ConfigureThreads(null);
             var req = new EvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks)!, e, parse.GetValue(n), parse.GetValue(batch),
                 parse.GetValue(dataset), parse.GetValue(arch), parse.GetValue(dataPath), parse.GetValue(device)!, norm);
             var report = EvaluationJob.Run(req, RepoPaths.Root);

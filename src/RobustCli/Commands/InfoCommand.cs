@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RobustCli.Experiments.Jobs;
 using RobustCli.Torch;
 
 namespace RobustCli.Commands;
@@ -12,7 +13,7 @@ public static class InfoCommand
         cmd.SetAction(parse =>
         {
             var o = parse.InvocationConfiguration.Output;
-            Runtime.ConfigureThreads(null);
+            JobRuntime.ConfigureThreads(null);
             o.WriteLine($"RobustCli {typeof(InfoCommand).Assembly.GetName().Version}");
             o.WriteLine($"libtorch  {torch.LibTorchVersion}");
             o.WriteLine($"threads   {torch.NumThreads} (of {Environment.ProcessorCount} cores)");

@@ -1,18 +1,18 @@
 using RobustCli.Torch;
 
-namespace RobustCli;
+namespace RobustCli.Experiments.Jobs;
 
-/// <summary>Process-wide torch settings every command applies first.</summary>
-public static class Runtime
+/// <summary>Process-wide torch settings every job and command applies first, in one place.</summary>
+public static class JobRuntime
 {
     /// <summary>
     /// libtorch defaults to the physical core count, which is 1 on a 2-vCPU VM: set it explicitly, from the
-    /// thread that will run the work, before any parallel op. Default: all cores. Also keeps freed CPU
+    /// thread that will run the work, before any parallel op. Null or 0 means every core. Also keeps freed CPU
     /// tensor memory for reuse (<see cref="torch.RetainCpuAllocations"/>).
     /// </summary>
     public static int ConfigureThreads(int? threads)
     {
-        var n = threads ?? Environment.ProcessorCount;
+        var n = threads is null or 0 ? Environment.ProcessorCount : threads.Value;
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(threads), n, "thread count must be >= 1");
         torch.NumThreads = n;
         torch.RetainCpuAllocations();
