@@ -64,6 +64,8 @@ public sealed partial class Tensor
         return (new Tensor(v), new Tensor(i));
     }
 
+    public Tensor Cumsum(long dim) => Wrap(rcl_cumsum(Handle, dim));
+
     public unsafe (Tensor Values, Tensor Indices) Sort(long dim = -1, bool descending = false, bool stable = false)
     {
         IntPtr v, i;

@@ -14,18 +14,49 @@ namespace RobustCli;
 /// </summary>
 public static class ProgressDisplay
 {
+    private static bool Interactive(ParseResult parse, bool noProgress) =>
+        !noProgress && !Console.IsOutputRedirected && !Console.IsErrorRedirected &&
+        ReferenceEquals(parse.InvocationConfiguration.Output, Console.Out) && AnsiConsole.Profile.Capabilities.Interactive;
+
     public static T RunJob<T>(ParseResult parse, JobOptions options, bool noProgress, Func<JobOptions, T> job)
     {
-        var interactive = !noProgress && !Console.IsOutputRedirected && !Console.IsErrorRedirected &&
-                          ReferenceEquals(parse.InvocationConfiguration.Output, Console.Out) && AnsiConsole.Profile.Capabilities.Interactive;
-        if (!interactive) return job(options);
+        if (!Interactive(parse, noProgress)) return job(options);
         var state = new State();
         var liveOptions = options with { LogToConsole = false, Progress = _ => state };
+        return Live(state, () => job(liveOptions));
+    }
+
+    /// <summary>
+    /// Runs work that reports (what, done, total) — an evaluation, one bar per attack with its ETA when interactive;
+    /// otherwise progress lines with the ETA on <paramref name="output"/>, about one per 10% of each attack.
+    /// </summary>
+    public static T RunWithProgress<T>(ParseResult parse, bool noProgress, TextWriter output, Func<Action<string, int, int>, T> job)
+    {
+        if (Interactive(parse, noProgress))
+        {
+            var state = new State();
+            return Live(state, () => job(state.Final));
+        }
+        var started = new Dictionary<string, (System.Diagnostics.Stopwatch Clock, int Shown, int First)>();
+        return job((what, done, total) =>
+        {
+            if (!started.TryGetValue(what, out var s)) started[what] = s = (System.Diagnostics.Stopwatch.StartNew(), 0, done);
+            var tenth = total == 0 ? 10 : done * 10 / total;
+            if (tenth <= s.Shown || done == s.First) return;
+            started[what] = (s.Clock, tenth, s.First);
+            var rate = (done - s.First) / Math.Max(1e-9, s.Clock.Elapsed.TotalSeconds);
+            var eta = rate > 0 ? TimeSpan.FromSeconds((total - done) / rate) : TimeSpan.Zero;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {what}: {done}/{total} ({s.Clock.Elapsed.TotalSeconds:F0} s, ETA {eta:hh\\:mm\\:ss})"));
+        });
+    }
+
+    private static T Live<T>(State state, Func<T> job)
+    {
         T result = default!;
         Exception? failure = null;
         var worker = new Thread(() =>
         {
-            try { result = job(liveOptions); }
+            try { result = job(); }
             catch (Exception e) { failure = e; }
         }, 16 << 20) { Name = "robust-job" };
         AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
@@ -40,8 +71,9 @@ public static class ProgressDisplay
                     lock (state)
                         foreach (var (epoch, e) in state.Epochs)
                         {
-                            if (!tasks.TryGetValue(epoch, out var t)) tasks[epoch] = t = ctx.AddTask(e.Description, maxValue: Math.Max(1, e.Batches));
+                            if (!tasks.TryGetValue(epoch, out var t)) tasks[epoch] = t = ctx.AddTask(Markup.Escape(e.Description), maxValue: Math.Max(1, e.Batches));
                             t.Description = Markup.Escape(e.Description);
+                            t.MaxValue = Math.Max(1, e.Batches);
                             t.Value = e.Batch;
                             if (e.Finished) t.StopTask();
                         }
@@ -86,11 +118,16 @@ public static class ProgressDisplay
             }
         }
 
+        private readonly Dictionary<string, int> finalKeys = [];
+
+        /// <summary>One bar per attack (per distinct <paramref name="what"/>), after the epochs' bars.</summary>
         public void Final(string what, int done, int total)
         {
             lock (this)
             {
-                if (!Epochs.TryGetValue(int.MaxValue, out var e)) Epochs[int.MaxValue] = e = new EpochState { Batches = total };
+                if (!finalKeys.TryGetValue(what, out var key)) finalKeys[what] = key = int.MaxValue / 2 + finalKeys.Count;
+                if (!Epochs.TryGetValue(key, out var e)) Epochs[key] = e = new EpochState { Batches = total };
+                e.Batches = total;
                 e.Batch = done;
                 e.Description = what;
                 e.Finished = done >= total;

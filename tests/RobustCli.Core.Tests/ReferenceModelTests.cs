@@ -98,6 +98,27 @@ public sealed class ReferenceModelTests
         }
     }
 
+    [Fact]
+    public void ARobustBenchPreActResNet18CheckpointLoadsWithItsNormalization()
+    {
+        // RobustBench's layout (layer1.0..., shortcut.0, linear), saved through DataParallel ("module."), nested
+        // under "state_dict", with the normalization in buffers mu/sigma: the form published models come in.
+        var dir = TestPaths.TempDir();
+        TestPaths.RunPython("interop.py", "save", "preact18-robustbench", "4", dir);
+        using var scope = DisposeScope.Open();
+        using var io = SafeTensors.Load(Path.Combine(dir, "io.safetensors")).Tensors;
+        var (sd, norm) = ForeignWeights.Prepare(Weights.Load(Path.Combine(dir, "dataparallel.pt")));
+        using (sd)
+        {
+            Assert.NotNull(norm);
+            Assert.Equal([0.4914, 0.4822, 0.4465], norm!.Mean.Select(v => Math.Round(v, 4)));
+            using var m = new PreActResNet18(10, 3, norm);
+            ForeignWeights.Load(m, sd);
+            m.Eval();
+            using (torch.NoGrad()) TensorAssert.Close(io["logits"], m.Forward(io["x"]), 1e-4, 1e-5, "RobustBench PreActResNet-18 logits");
+        }
+    }
+
     [Theory]
     [InlineData("smallcnn", "weights.pt")]
     [InlineData("smallcnn", "weights.safetensors")]

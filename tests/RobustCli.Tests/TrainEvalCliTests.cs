@@ -54,6 +54,90 @@ public sealed class TrainEvalCliTests
     }
 
     [Fact]
+    public void EvalRunsAutoAttackWithTablesPerSampleRowsAdversarialsAndAResumableState()
+    {
+        var data = TinyData.FashionMnistLike();
+        var runs = TestPaths.TempDir();
+        var cfg = WriteConfig(TinyData.Config(data));
+        Assert.Equal(0, Run("train", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1", "--name", "aa").Code);
+        var runDir = Directory.GetDirectories(Path.Combine(runs, "aa")).Single();
+        var dir = TestPaths.TempDir();
+        var (csv, adv, state) = (Path.Combine(dir, "aa.csv"), Path.Combine(dir, "adv.pt"), Path.Combine(dir, "state.json"));
+        string[] args = ["eval", "--checkpoint", runDir, "--attack", "pgd3", "--attack", "autoattack", "--version", "custom",
+            "--component", "apgd-ce:steps=10", "--component", "fab-t:steps=5,targets=2", "--component", "square:queries=50",
+            "--n", "24", "--batch-size", "10", "--out", csv, "--save-adv", adv, "--state", state, "--no-progress"];
+        var (code, output, err) = Run(args);
+        Assert.True(code == 0, err);
+        Assert.Contains("autoattack-custom ← apgd-ce", output);
+        Assert.Contains("largest Linf perturbation", output);
+        var rows = File.ReadAllLines(csv).Skip(1).Select(r => r.Split(',')).ToList();
+        Assert.Equal(["clean", "pgd3", "autoattack-custom/apgd-ce", "autoattack-custom/fab-t", "autoattack-custom/square", "autoattack-custom", "worst_case"], rows.Select(r => r[0]));
+        Assert.All(rows, r => Assert.Equal("24", r[3]));
+        var aaAccuracy = rows.Single(r => r[0] == "autoattack-custom")[1];
+        Assert.Equal(aaAccuracy, rows.Single(r => r[0] == "autoattack-custom/square")[1]);
+
+        var samples = File.ReadAllLines(Path.ChangeExtension(csv, null) + "-samples.csv");
+        Assert.Equal("index,label,clean_pred,pgd3_result,pgd3_pred,pgd3_norm,autoattack-custom_result,autoattack-custom_pred,autoattack-custom_norm", samples[0]);
+        Assert.Equal(25, samples.Length);
+        var robust = 0;
+        foreach (var line in samples.Skip(1))
+        {
+            var f = line.Split(',');
+            var (label, clean, outcome, pred, norm) = (f[1], f[2], f[6], f[7], double.Parse(f[8], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Contains(outcome, new[] { "robust", "misclassified", "apgd-ce", "fab-t", "square" });
+            if (outcome == "robust") { robust++; Assert.Equal(label, pred); Assert.Equal(0, norm); }
+            else if (outcome == "misclassified") Assert.NotEqual(label, clean);
+            else { Assert.NotEqual(label, pred); Assert.InRange(norm, 1e-9, 0.1 + 1e-5); }
+        }
+        Assert.Equal(double.Parse(aaAccuracy, System.Globalization.CultureInfo.InvariantCulture), robust / 24.0, 6);
+
+        // The adversarial examples load in PyTorch with the safe loader.
+        var back = Path.Combine(dir, "adv.safetensors");
+        TestPaths.RunPython("interop.py", "adversarial", adv, back);
+        using (var t = RobustCli.Torch.Serialization.SafeTensors.Load(back).Tensors)
+        {
+            Assert.Equal([24L, 1, 28, 28], t["autoattack-custom"].Shape);
+            Assert.Equal(robust, t["autoattack-custom_robust"].ToArray<bool>().Count(b => b));
+            Assert.Equal([24L], t["labels"].Shape);
+        }
+
+        // The state file makes a rerun resume: nothing left to attack, the same table.
+        var (code2, output2, err2) = Run(args);
+        Assert.True(code2 == 0, err2);
+        Assert.Contains("resuming from", output2);
+        Assert.Equal(File.ReadAllLines(csv).Select(l => string.Join(",", l.Split(',').Take(2))), rows.Select(r => r[0] + "," + r[1]).Prepend("attack,accuracy"));
+        // Settings that do not match the state are refused with exit code 2.
+        var (code3, _, err3) = Run([.. args.Select(a => a == "pgd3" ? "pgd5" : a)]);
+        Assert.Equal(2, code3);
+        Assert.Contains("other settings", err3);
+    }
+
+    [Fact]
+    public void TrainingEndsWithAutoAttackOnAFixedSubset()
+    {
+        var data = TinyData.FashionMnistLike();
+        var yaml = TinyData.Config(data).Replace("final: [pgd3, cw3]",
+            "final: [pgd3, 'autoattack:version=custom,attacks=apgd-ce:steps=5+square:queries=20'], autoattack_n: 16");
+        var runs = TestPaths.TempDir();
+        var (code, _, err) = Run("train", "--config", WriteConfig(yaml), "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1");
+        Assert.True(code == 0, err);
+        var runDir = Directory.GetDirectories(Path.Combine(runs, "tiny")).Single();
+        var rows = File.ReadAllLines(Path.Combine(runDir, "final_eval.csv")).Skip(1).Select(r => r.Split(',')).ToList();
+        Assert.Equal(["clean,48", "pgd3,48", "clean,16", "autoattack-custom/apgd-ce,16", "autoattack-custom/square,16", "autoattack-custom,16"],
+            rows.Select(r => r[0] + "," + r[3]));
+        var summary = File.ReadAllText(Path.Combine(runDir, "summary.json"));
+        Assert.Contains("\"autoattack-custom@16\"", summary);
+        var samples = File.ReadAllLines(Path.Combine(runDir, "final_eval_samples.csv"));
+        Assert.Equal(49, samples.Length);
+        Assert.EndsWith("not_evaluated,-1,NaN", samples[^1]);
+        // A misspelt attack in eval.final is a config error, with its line.
+        var bad = TinyData.Config(data).Replace("final: [pgd3, cw3]", "final: [pgd3, 'autoattack:versoin=plus']");
+        (code, _, err) = Run("train", "--config", WriteConfig(bad), "--runs-dir", runs, "--no-progress");
+        Assert.Equal(2, code);
+        Assert.Contains("eval.final[1]", err);
+    }
+
+    [Fact]
     public void EvalOfAWeightsFileNeedsArchDatasetAndEps()
     {
         var (code, _, err) = Run("eval", "--checkpoint", Path.Combine(TestPaths.TempDir(), "missing.pt"));

@@ -2,6 +2,7 @@
 """Python half of the weight-interop tests (run by the C# tests with Debian's python3-torch).
   save MODEL SEED DIR                 PyTorch writes state dicts (torch.save) and a forward pass for C# to load
   forward MODEL WEIGHTS IN OUT        loads C#-written weights into the PyTorch model, writes its logits
+  adversarial PATH OUT                loads robust eval --save-adv's file with torch.load, re-saves it as safetensors
   optimizer KIND PATH OUT             loads a C#-written optimizer state_dict into torch.optim, writes its state
 """
 import os, sys
@@ -39,6 +40,8 @@ def main():
             logits = model(x)
         torch.save(model.state_dict(), os.path.join(out, "state_dict.pt"))
         torch.save({"epoch": 3, "best_acc": 0.5, "state_dict": model.state_dict(), "note": "nested"}, os.path.join(out, "checkpoint.pt"))
+        # As DataParallel saves it: every key under "module.", nested in a checkpoint dict.
+        torch.save({"state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, os.path.join(out, "dataparallel.pt"))
         torch.save({"w": torch.arange(6.0).reshape(2, 3)}, os.path.join(out, "one_entry.pt"))
         mixed = {"f64": torch.linspace(0, 1, 5, dtype=torch.float64), "i64": torch.arange(4), "bf16": torch.tensor([1.5, -2.0], dtype=torch.bfloat16),
                  "u8": torch.tensor([0, 255], dtype=torch.uint8), "b": torch.tensor([True, False]), "view": torch.arange(12.0).reshape(3, 4)[:, 1]}
@@ -52,6 +55,10 @@ def main():
         x = st.load(inp)[0]["x"]
         with torch.no_grad():
             st.save({"logits": model(x)}, out)
+    elif cmd == "adversarial":
+        # robust eval --save-adv output: must load with the safe loader; re-written as safetensors for the C# side.
+        path, out = sys.argv[2:4]
+        st.save({k: v for k, v in torch.load(path, weights_only=True).items()}, out)
     elif cmd == "optimizer":
         kind, path, out = sys.argv[2:5]
         model = nn.Linear(4, 3)

@@ -1,6 +1,6 @@
 """The two reference models of ../shared/bench/reference_pgd_at.py, with the same attribute (and so
 state_dict key) names, for the interop tests."""
-import torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn, torch.nn.functional as F
 
 
 class SmallCNN(nn.Module):
@@ -43,4 +43,38 @@ class PreAct18(nn.Module):
         return s.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 
-MODELS = {"smallcnn": (SmallCNN, (1, 28, 28)), "preact18": (PreAct18, (3, 32, 32))}
+class RbPreActBlock(nn.Module):
+    """The block of RobustBench's PreActResNet-18 (robustbench/model_zoo/architectures/resnet.py): shortcut is a Sequential."""
+    def __init__(s, i, o, st):
+        super().__init__()
+        s.bn1 = nn.BatchNorm2d(i); s.conv1 = nn.Conv2d(i, o, 3, st, 1, bias=False)
+        s.bn2 = nn.BatchNorm2d(o); s.conv2 = nn.Conv2d(o, o, 3, 1, 1, bias=False)
+        if st != 1 or i != o:
+            s.shortcut = nn.Sequential(nn.Conv2d(i, o, 1, st, bias=False))
+
+    def forward(s, x):
+        out = F.relu(s.bn1(x)); sc = s.shortcut(out) if hasattr(s, "shortcut") else x
+        out = s.conv1(out); out = s.conv2(F.relu(s.bn2(out)))
+        return out + sc
+
+
+class RbPreAct18(nn.Module):
+    """RobustBench's key layout (conv1, layer1..layer4, bn, linear), with CIFAR-10 normalization kept as buffers
+    mu and sigma in the state dict, as several published checkpoints do."""
+    def __init__(s):
+        super().__init__()
+        s.register_buffer("mu", torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1))
+        s.register_buffer("sigma", torch.tensor([0.2471, 0.2435, 0.2616]).view(1, 3, 1, 1))
+        s.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False); i = 64
+        for n, (o, st) in enumerate([(64, 1), (128, 2), (256, 2), (512, 2)]):
+            setattr(s, f"layer{n + 1}", nn.Sequential(RbPreActBlock(i, o, st), RbPreActBlock(o, o, 1))); i = o
+        s.bn = nn.BatchNorm2d(512); s.linear = nn.Linear(512, 10)
+
+    def forward(s, x):
+        out = s.conv1((x - s.mu) / s.sigma)
+        out = s.layer4(s.layer3(s.layer2(s.layer1(out))))
+        out = F.relu(s.bn(out))
+        return s.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
+MODELS = {"smallcnn": (SmallCNN, (1, 28, 28)), "preact18": (PreAct18, (3, 32, 32)), "preact18-robustbench": (RbPreAct18, (3, 32, 32))}

@@ -126,6 +126,7 @@ RCL_API int32_t rcl_minmax_dim(int32_t is_min, rcl_tensor a, int64_t dim, int32_
 RCL_API rcl_tensor rcl_argminmax(int32_t is_min, rcl_tensor a, int64_t dim, int32_t has_dim, int32_t keepdim);
 RCL_API int32_t rcl_topk(rcl_tensor a, int64_t k, int64_t dim, int32_t largest, int32_t sorted, rcl_tensor* values,
                          rcl_tensor* indices);
+RCL_API rcl_tensor rcl_cumsum(rcl_tensor a, int64_t dim);
 RCL_API int32_t rcl_sort(rcl_tensor a, int64_t dim, int32_t descending, int32_t stable, rcl_tensor* values,
                          rcl_tensor* indices);
 

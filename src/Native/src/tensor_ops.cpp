@@ -463,6 +463,7 @@ RCL_API int32_t rcl_topk(rcl_tensor a, int64_t k, int64_t dim, int32_t largest, 
   return 0;
   RCL_CATCH(1)
 }
+RCL_API rcl_tensor rcl_cumsum(rcl_tensor a, int64_t dim) { RCL_TENSOR(T(a).cumsum(dim)) }
 RCL_API int32_t rcl_sort(rcl_tensor a, int64_t dim, int32_t descending, int32_t stable, rcl_tensor* values,
                          rcl_tensor* indices) {
   RCL_TRY

@@ -14,8 +14,10 @@ public enum ApgdLoss { CrossEntropy, Dlr, TargetedDlr }
 /// turn (9 by default). Points are only attacked while still correctly classified; the others keep x.
 /// </summary>
 public sealed class ApgdAttack(string name, double eps, Norm norm = Norm.Linf, int iterations = 100, int restarts = 1,
-    ApgdLoss loss = ApgdLoss.CrossEntropy, int targetClasses = 9, double rho = 0.75) : Attack(name, eps, norm)
+    ApgdLoss loss = ApgdLoss.CrossEntropy, int targetClasses = 9, double rho = 0.75, int eotIterations = 1) : Attack(name, eps, norm)
 {
+    /// <summary>Gradient passes averaged per iteration (expectation over transformation, for randomized defenses; AutoAttack's rand version uses 20).</summary>
+    public int EotIterations { get; } = eotIterations >= 1 ? eotIterations : throw new ArgumentOutOfRangeException(nameof(eotIterations));
     public int Iterations { get; } = iterations >= 1 ? iterations : throw new ArgumentOutOfRangeException(nameof(iterations));
     public int Restarts { get; } = restarts;
     public ApgdLoss Loss { get; } = loss;
@@ -43,14 +45,26 @@ public sealed class ApgdAttack(string name, double eps, Norm norm = Norm.Linf, i
     {
         var adv = x.Clone();
         Tensor robust;
-        using (torch.NoGrad()) robust = model.Forward(x).Argmax(1).Eq(y);
+        long classes;
+        using (torch.NoGrad())
+        {
+            var clean = model.Forward(x);
+            robust = clean.Argmax(1).Eq(y);
+            classes = clean.Size(1);
+        }
         var rounds = Loss == ApgdLoss.TargetedDlr ? TargetClasses : 1;
+        if (Loss == ApgdLoss.TargetedDlr && rounds > classes - 1)
+        {
+            Warn($"{Name}: {TargetClasses} target classes asked for but the model has {classes} classes; using {classes - 1}");
+            rounds = (int)classes - 1;
+        }
         for (var r = 0; r < rounds; r++)
             for (var restart = 0; restart < Restarts; restart++)
             {
                 using var scope = DisposeScope.Open();
                 var idx = robust.Nonzero().Flatten();
                 if (idx.NumEl == 0) return adv;
+                var noise = Noise?.Subset(idx.ToArray<long>());
                 var xs = x.IndexSelect(0, idx);
                 var ys = y.IndexSelect(0, idx);
                 Tensor? target = null;
@@ -61,7 +75,7 @@ public sealed class ApgdAttack(string name, double eps, Norm norm = Norm.Linf, i
                         var order = model.Forward(xs).Sort(1).Indices;
                         target = order.Select(1, -(r + 2));
                     }
-                var (fooled, fooling) = Single(model, xs, ys, target);
+                var (fooled, fooling) = Single(model, xs, ys, target, noise, r, restart);
                 var hit = fooled.Nonzero().Flatten();
                 if (hit.NumEl == 0) continue;
                 var where = idx.IndexSelect(0, hit);
@@ -78,17 +92,24 @@ public sealed class ApgdAttack(string name, double eps, Norm norm = Norm.Linf, i
         _ => ApgdLosses.TargetedDlr(logits, y, target!),
     };
 
+    /// <summary>Loss, gradient and correctness at a point; with EOT the gradient is the mean over the passes and the loss and prediction are the last pass's, as in the reference.</summary>
     private (Tensor Loss, Tensor Grad, Tensor Correct) Evaluate(Module model, Tensor point, Tensor y, Tensor? target)
     {
-        var p = point.Detach().RequiresGrad_();
-        var logits = model.Forward(p);
-        var loss = PerSampleLoss(logits, y, target);
-        var grad = Autograd.Grad(loss.Sum(), p);
-        return (loss.Detach(), grad, logits.Detach().Argmax(1).Eq(y));
+        Tensor? sum = null, loss = null, logits = null;
+        for (var e = 0; e < EotIterations; e++)
+        {
+            var p = point.Detach().RequiresGrad_();
+            logits = model.Forward(p);
+            loss = PerSampleLoss(logits, y, target);
+            var grad = Autograd.Grad(loss.Sum(), p);
+            sum = sum == null ? grad : sum.Add_(grad);
+        }
+        if (EotIterations > 1) sum!.Div_(EotIterations);
+        return (loss!.Detach(), sum!, logits!.Detach().Argmax(1).Eq(y));
     }
 
     /// <summary>One APGD run on a batch: whether each sample was fooled, and its fooling point.</summary>
-    private (Tensor Fooled, Tensor FoolingPoint) Single(Module model, Tensor x, Tensor y, Tensor? target)
+    private (Tensor Fooled, Tensor FoolingPoint) Single(Module model, Tensor x, Tensor y, Tensor? target, SampleNoise? noise, int round, int restart)
     {
         // One scope for the run, emptied after every iteration of all but the state carried to the next one.
         using var scope = DisposeScope.Open();
@@ -97,16 +118,22 @@ public sealed class ApgdAttack(string name, double eps, Norm norm = Norm.Linf, i
         Tensor xAdv;
         if (Norm == Norm.Linf)
         {
-            var t = torch.RandLike(x).Mul_(2).Sub_(1);
+            var t = UniformLike(x, noise, 10, round, restart).Mul_(2).Sub_(1);
             var tMax = t.Abs().Flatten(1).Amax(1).View(shape);
             xAdv = (x + t.Div_(tMax).Mul_(Eps)).Clamp_(0, 1);
         }
         else
         {
-            var t = torch.RandnLike(x);
+            var t = NormalLike(x, noise, 11, round, restart);
             xAdv = (x + t.Div_(PerSampleNorm(t, 2).Add_(1e-12)).Mul_(Eps)).Clamp_(0, 1);
         }
         var (loss, grad, correct) = Evaluate(model, xAdv, y, target);
+        if (Loss != ApgdLoss.CrossEntropy)
+        {
+            // The reference's check_zero_gradients: an all-zero gradient at the start means masked gradients.
+            var zero = grad.Abs().Flatten(1).Amax(1).Eq(0).Sum().ItemLong();
+            if (zero > 0) Warn($"{Name}: the gradient is exactly zero for {zero} of {n} points at the start; the model may mask gradients (e.g. input quantization), and gradient attacks may overestimate its robustness");
+        }
         var xBest = xAdv.Clone();
         var xBestAdv = xAdv.Clone();
         var gradBest = grad.Clone();

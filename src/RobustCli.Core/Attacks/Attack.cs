@@ -25,11 +25,27 @@ public abstract class Attack
     public double Eps { get; }
     public Norm Norm { get; }
 
-    /// <summary>Attack with the model in eval mode (or as it is, when <paramref name="evalMode"/> is false).</summary>
-    public Tensor Perturb(Module model, Tensor x, Tensor y, bool evalMode = true)
+    /// <summary>Seeds the per-sample noise (see <see cref="SampleNoise"/>) when sample indices are given.</summary>
+    public ulong Seed { get; set; }
+
+    /// <summary>Raised with a message when the attack sees something that makes its result suspect (zero gradients...).</summary>
+    public event Action<string>? Warning;
+
+    /// <summary>Per-sample noise for the current call when the caller named the samples; null: the global generator.</summary>
+    protected SampleNoise? Noise { get; private set; }
+
+    /// <summary>
+    /// Attack with the model in eval mode (or as it is, when <paramref name="evalMode"/> is false). With
+    /// <paramref name="sampleIds"/> (dataset indices of the rows), every random draw belongs to its sample, so the
+    /// result of a sample does not depend on the batch it is in.
+    /// </summary>
+    public Tensor Perturb(Module model, Tensor x, Tensor y, bool evalMode = true, long[]? sampleIds = null)
     {
+        if (sampleIds != null && sampleIds.Length != x.Size(0))
+            throw new ArgumentException($"{sampleIds.Length} sample ids for a batch of {x.Size(0)}", nameof(sampleIds));
         var wasTraining = model.Training;
         if (evalMode) model.Eval();
+        Noise = sampleIds == null ? null : new SampleNoise(Seed, sampleIds);
         try
         {
             using var scope = DisposeScope.Open();
@@ -38,9 +54,22 @@ public abstract class Attack
         }
         finally
         {
+            Noise = null;
             if (evalMode && wasTraining) model.Train();
         }
     }
+
+    protected void Warn(string message) => Warning?.Invoke(message);
+
+    /// <summary>Uniform [0, 1) noise shaped like x: the rows' own streams when known, else the global generator.</summary>
+    protected Tensor UniformLike(Tensor x, SampleNoise? noise, params long[] stream) =>
+        noise == null ? torch.RandLike(x) : noise.Uniform(SampleNoise.Stream(stream), PerSampleShape(x), x.Device, x.DType);
+
+    /// <summary>Standard normal noise shaped like x, as <see cref="UniformLike"/>.</summary>
+    protected Tensor NormalLike(Tensor x, SampleNoise? noise, params long[] stream) =>
+        noise == null ? torch.RandnLike(x) : noise.Normal(SampleNoise.Stream(stream), PerSampleShape(x), x.Device, x.DType);
+
+    private static long[] PerSampleShape(Tensor x) => x.Shape[1..];
 
     protected abstract Tensor Run(Module model, Tensor x, Tensor y);
 
@@ -110,26 +139,28 @@ public abstract class Attack
         return shape;
     }
 
-    /// <summary>A random start point inside the eps-ball (clamped to the box).</summary>
-    protected static Tensor StartPoint(Tensor x, double eps, Norm norm, RandomStart start)
+    /// <summary>A random start point inside the eps-ball (clamped to the box); restart r draws its own noise.</summary>
+    protected Tensor StartPoint(Tensor x, double eps, Norm norm, RandomStart start, int restart = 0)
     {
         switch (start)
         {
             case RandomStart.None:
                 return x.Clone();
             case RandomStart.Normal:
-                using (var noise = torch.RandnLike(x)) return (x + noise.Mul_(0.001)).Clamp_(0, 1);
+                using (var noise = NormalLike(x, Noise, 1, restart)) return (x + noise.Mul_(0.001)).Clamp_(0, 1);
             default:
                 if (norm == Norm.Linf)
                 {
-                    using var u = torch.RandLike(x).Mul_(2).Sub_(1).Mul_(eps);
+                    using var u = UniformLike(x, Noise, 2, restart).Mul_(2).Sub_(1).Mul_(eps);
                     return (x + u).Clamp_(0, 1);
                 }
                 // Uniform radius in the L2 ball along a uniformly random direction, as torchattacks' PGDL2 does.
-                using (var d = torch.RandnLike(x))
+                using (var d = NormalLike(x, Noise, 3, restart))
                 {
                     using var n = PerSampleNorm(d, 2).Clamp_(min: 1e-12);
-                    using var r = torch.Rand([x.Size(0)], x.DType, x.Device).View(BroadcastShape(x));
+                    using var r = Noise == null
+                        ? torch.Rand([x.Size(0)], x.DType, x.Device).View(BroadcastShape(x))
+                        : Noise.Uniform(SampleNoise.Stream(4, restart), [1, 1, 1], x.Device, x.DType).View(BroadcastShape(x));
                     d.Div_(n).Mul_(r).Mul_(eps);
                     return (x + d).Clamp_(0, 1);
                 }

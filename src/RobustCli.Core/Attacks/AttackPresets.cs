@@ -6,11 +6,13 @@ namespace RobustCli.Core.Attacks;
 /// Attacks by name, with presets: fgsm, pgdK (e.g. pgd10, pgd20, pgd50, pgd100), cwK (cw20, cw100), mifgsm, and
 /// l2 variants (pgd20-l2). Parameters are overridden after a colon: "pgd20:alpha=0.005,restarts=5",
 /// "cw100:kappa=20". Defaults: alpha = 2.5 eps / K, a uniform random start, one restart; CW kappa 50;
-/// MI-FGSM 10 steps of eps / 10 with decay 1; APGD (apgd-ce, apgd-dlr, apgd-t) 100 steps, 1 restart, 9 target classes.
+/// MI-FGSM 10 steps of eps / 10 with decay 1; APGD (apgd-ce, apgd-dlr, apgd-t) 100 steps, 1 restart, 9 target classes
+/// (eot=20 averages 20 gradients per step); FAB (fab, fab-t) 100 steps, 1 restart, 9 target classes; Square 5,000
+/// queries, p_init 0.8. AutoAttack as a whole is <c>autoattack</c> (see AutoAttackSuite), not a single attack.
 /// </summary>
 public static class AttackPresets
 {
-    public static readonly string[] Examples = ["fgsm", "pgd10", "pgd20", "pgd50", "pgd100", "cw20", "cw100", "mifgsm", "apgd-ce", "apgd-dlr", "apgd-t", "pgd20-l2"];
+    public static readonly string[] Examples = ["fgsm", "pgd10", "pgd20", "pgd50", "pgd100", "cw20", "cw100", "mifgsm", "apgd-ce", "apgd-dlr", "apgd-t", "fab", "fab-t", "square", "pgd20-l2", "apgd-ce-l2", "square-l2"];
 
     public static Attack Create(string spec, double eps)
     {
@@ -24,7 +26,7 @@ public static class AttackPresets
                 if (eq <= 0) throw new FormatException($"attack '{spec}': option '{part}' is not key=value");
                 opts[part[..eq].Trim()] = part[(eq + 1)..].Trim();
             }
-        var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "seed" };
         double D(string key, double fallback) { known.Add(key); return opts.TryGetValue(key, out var v) ? ParseDouble(spec, key, v) : fallback; }
         int I(string key, int fallback) { known.Add(key); return opts.TryGetValue(key, out var v) ? (int)ParseDouble(spec, key, v) : fallback; }
         eps = D("eps", eps);
@@ -41,8 +43,13 @@ public static class AttackPresets
         else if (baseName is "apgd-ce" or "apgd-dlr" or "apgd-t")
         {
             var loss = baseName switch { "apgd-ce" => ApgdLoss.CrossEntropy, "apgd-dlr" => ApgdLoss.Dlr, _ => ApgdLoss.TargetedDlr };
-            attack = new ApgdAttack(name, eps, l2 ? Norm.L2 : Norm.Linf, I("steps", 100), I("restarts", 1), loss, I("targets", 9));
+            attack = new ApgdAttack(name, eps, l2 ? Norm.L2 : Norm.Linf, I("steps", 100), I("restarts", 1), loss, I("targets", 9),
+                eotIterations: I("eot", 1));
         }
+        else if (baseName is "fab" or "fab-t")
+            attack = new FabAttack(name, eps, l2 ? Norm.L2 : Norm.Linf, baseName == "fab-t", I("steps", 100), I("restarts", 1), I("targets", 9));
+        else if (baseName == "square")
+            attack = new SquareAttack(name, eps, l2 ? Norm.L2 : Norm.Linf, I("queries", 5000), D("p_init", 0.8), I("restarts", 1));
         else if (TrySteps(baseName, "pgd", out var k))
         {
             k = I("steps", k);
@@ -57,6 +64,7 @@ public static class AttackPresets
         else throw new FormatException($"unknown attack '{name}'; expected one of {string.Join(", ", Examples)} (pgdK and cwK take any K)");
         var unknown = opts.Keys.Where(k2 => !known.Contains(k2)).ToList();
         if (unknown.Count > 0) throw new FormatException($"attack '{spec}': unknown option(s) {string.Join(", ", unknown)}");
+        if (opts.TryGetValue("seed", out var seed)) attack.Seed = (ulong)ParseDouble(spec, "seed", seed);
         return attack;
     }
 

@@ -26,7 +26,7 @@ public class PgdAttack(string name, double eps, double alpha, int steps, Norm no
         Tensor? fooled = null;
         for (var r = 0; r < Restarts; r++)
         {
-            var adv = Single(model, x, y, natural);
+            var adv = Single(model, x, y, natural, r);
             if (Restarts == 1) return adv;
             using var _ = torch.NoGrad();
             using var logits = model.Forward(adv);
@@ -41,8 +41,8 @@ public class PgdAttack(string name, double eps, double alpha, int steps, Norm no
     }
 
     /// <summary>One run of PGD from a fresh start.</summary>
-    protected Tensor Single(Module model, Tensor x, Tensor y, Tensor? natural) =>
-        Iterate(StartPoint(x, Eps, Norm, Start), Steps, adv =>
+    protected Tensor Single(Module model, Tensor x, Tensor y, Tensor? natural, int restart = 0) =>
+        Iterate(StartPoint(x, Eps, Norm, Start, restart), Steps, adv =>
         {
             var g = InputGradient(model, adv, y, Loss, natural);
             using var _ = torch.NoGrad();

@@ -34,6 +34,7 @@ public sealed class DataLoader(ImageDataset data, int batchSize, bool shuffle = 
     int seed = 0, bool dropLast = false, Device? device = null, int prefetch = 2)
 {
     public ImageDataset Data { get; } = data;
+    public Device? Device { get; } = device;
     public int BatchSize { get; } = batchSize > 0 ? batchSize : throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be >= 1");
 
     public int BatchesPerEpoch => dropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize;
@@ -103,7 +104,7 @@ public sealed class DataLoader(ImageDataset data, int batchSize, bool shuffle = 
         // Made on this background thread, where no DisposeScope is open: the consumer owns them.
         var x = torch.From<float>(pixels, [count, Data.Channels, Data.Height, Data.Width]);
         var y = torch.From(labels);
-        if (device is { IsCuda: true } d)
+        if (Device is { IsCuda: true } d)
         {
             var (xd, yd) = (x.To(d), y.To(d));
             x.Dispose(); y.Dispose();

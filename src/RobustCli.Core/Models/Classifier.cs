@@ -33,6 +33,12 @@ public abstract class Classifier : Module
         return Logits(z);
     }
 
+    /// <summary>
+    /// Maps a key of a state dict saved by another implementation of this architecture to ours (identity unless
+    /// the architecture's usual PyTorch implementations disagree on names).
+    /// </summary>
+    public virtual string TranslateForeignKey(string key) => key;
+
     /// <summary>The network proper, on normalized input.</summary>
     protected abstract Tensor Logits(Tensor x);
 }

@@ -35,7 +35,8 @@ public sealed class PreActBlock : Module
 
 /// <summary>
 /// PreActResNet-18 for 32x32 inputs, as in ../shared/bench/reference_pgd_at.py: conv1, eight PreActBlocks
-/// under "layers" (Sequential, keys layers.0 ... layers.7), a final bn and fc.
+/// under "layers" (Sequential, keys layers.0 ... layers.7), a final bn and fc. State dicts of the RobustBench /
+/// kuangliu implementation (layer1.0 ... layer4.1, shortcut.0, linear) load too: their keys are translated.
 /// </summary>
 public sealed class PreActResNet18 : Classifier
 {
@@ -57,6 +58,18 @@ public sealed class PreActResNet18 : Classifier
         RegisterModule("layers", layers);
         bn = RegisterModule("bn", new BatchNorm2d(512));
         fc = RegisterModule("fc", new Linear(512, numClasses));
+    }
+
+    public override string TranslateForeignKey(string key)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(key, @"^layer([1-4])\.([01])\.(.*)$");
+        if (m.Success)
+        {
+            var block = 2 * (int.Parse(m.Groups[1].Value) - 1) + int.Parse(m.Groups[2].Value);
+            var rest = m.Groups[3].Value.StartsWith("shortcut.0.", StringComparison.Ordinal) ? "sc." + m.Groups[3].Value["shortcut.0.".Length..] : m.Groups[3].Value;
+            return $"layers.{block}.{rest}";
+        }
+        return key.StartsWith("linear.", StringComparison.Ordinal) ? "fc." + key["linear.".Length..] : key;
     }
 
     protected override Tensor Logits(Tensor x)

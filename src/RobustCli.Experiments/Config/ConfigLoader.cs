@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text;
 using RobustCli.Core.Attacks;
+using RobustCli.Core.Evaluation;
 using RobustCli.Core.Data;
 using RobustCli.Core.Models;
 using YamlDotNet.Core;
@@ -286,12 +287,19 @@ public static class ConfigLoader
         Check(c.Train.Method != "noilin" || c.Data.ValSize > 0, "data.val_size", "NoiLIn's schedule needs a validation set: set data.val_size > 0");
         try { RobustCli.Torch.Device.Parse(c.Device == "auto" ? "cpu" : c.Device); }
         catch (FormatException e) { errors.Add($"{ctx.Where("device")}: device: {e.Message} (or auto)"); }
-        foreach (var (path, spec) in new[] { ("eval.val_attack", c.Eval.ValAttack), ("eval.test_attack", c.Eval.TestAttack) }
-                     .Concat(c.Eval.Final.Select((a, i) => ($"eval.final[{i}]", a))))
+        foreach (var (path, spec) in new[] { ("eval.val_attack", c.Eval.ValAttack), ("eval.test_attack", c.Eval.TestAttack) })
         {
             try { AttackPresets.Create(spec, c.Attack.Eps); }
             catch (FormatException e) { errors.Add($"{ctx.Where(path)}: {path}: {e.Message}"); }
         }
+        // The final evaluation also takes AutoAttack (autoattack, autoattack:version=plus...).
+        foreach (var (spec, i) in c.Eval.Final.Select((a, i) => (a, i)))
+        {
+            var path = $"eval.final[{i}]";
+            try { AttackSuites.Parse(spec, c.Attack.Eps, 10, new SuiteDefaults(AttackSuites.IsAutoAttack(spec) && c.Attack.Norm == "l2" ? Norm.L2 : Norm.Linf)); }
+            catch (Exception e) when (e is FormatException or ArgumentException) { errors.Add($"{ctx.Where(path)}: {path}: {e.Message}"); }
+        }
+        Check(c.Eval.AutoattackN >= 0, "eval.autoattack_n", "must be >= 0 (0: the whole test set)");
         if (errors.Count > 0) throw new ConfigException(string.Join("\n", errors));
     }
 }

@@ -134,8 +134,14 @@ public sealed class EvalConfig
     public string TestAttack { get; set; } = "pgd20";
     /// <summary>Evaluate on the test set every N epochs (0: never during training; the final evaluation covers the last model).</summary>
     public int TestEvery { get; set; }
-    /// <summary>Attacks for the final evaluation of the last checkpoint, written to final_eval.csv.</summary>
+    /// <summary>
+    /// Attacks for the final evaluation of the last checkpoint, written to final_eval.csv: presets, and
+    /// autoattack (AutoAttack standard; autoattack:version=plus, :norm=l2...), which runs on the first autoattack_n
+    /// test points.
+    /// </summary>
     public List<string> Final { get; set; } = ["pgd20", "cw20"];
+    /// <summary>Test points (the first ones, a fixed subset) for AutoAttack in the final evaluation; 0: all.</summary>
+    public int AutoattackN { get; set; } = 1000;
     public int BatchSize { get; set; } = 256;
 }
 

@@ -136,27 +136,73 @@ public static class TrainingJob
     private static void FinalEvaluation(RunConfig config, RunFolder folder, Classifier model, DataLoader test, ILogger log, IProgressReporter progress, RunSummary summary)
     {
         if (config.Eval.Final.Count == 0) return;
-        var attacks = config.Eval.Final.Select(a => AttackPresets.Create(a, config.Attack.Eps)).ToList();
-        log.Information("final evaluation of the last model on {N} test images: {Attacks}", test.Data.Count, string.Join(", ", attacks.Select(a => a.Name)));
-        var logged = 0;
-        var what = "final evaluation (" + string.Join(", ", attacks.Select(a => a.Name)) + ")";
-        var r = RobustnessEvaluator.Evaluate(model, test, attacks, (done, total) =>
+        var classes = test.Data.NumClasses;
+        var norm = config.Attack.Norm == "l2" ? Norm.L2 : Norm.Linf;
+        var suites = config.Eval.Final.Select(a => AttackSuites.Parse(a, config.Attack.Eps, classes,
+            new SuiteDefaults(AttackSuites.IsAutoAttack(a) ? norm : Norm.Linf, Seed: (ulong)config.Seed), m => log.Warning("{Message}", m))).ToList();
+        // AutoAttack costs hundreds of forward-backward passes per point: it gets a fixed subset (the first points).
+        var full = suites.Where(s => s.AutoAttackVersion == null).ToList();
+        var subset = suites.Where(s => s.AutoAttackVersion != null).ToList();
+        var results = new List<EvaluationResult>();
+        foreach (var (group, data) in new[] { (full, test.Data), (subset, config.Eval.AutoattackN > 0 ? test.Data.Take(config.Eval.AutoattackN) : test.Data) })
         {
-            progress.Final(what, done, total);
-            // About five progress lines over the evaluation: a long attack should not look like a hang.
-            if (done * 5 / total <= logged && done != total) return;
-            logged = done * 5 / total;
-            log.Information("  evaluated {Done}/{Total} test images", done, total);
-        });
-        summary.Final["clean"] = r.CleanAccuracy;
-        foreach (var a in attacks)
-        {
-            summary.Final[a.Name] = r.RobustAccuracy(a.Name);
-            log.Information("  {Attack}: {Acc:P2} ({Seconds:F0}s)", a.Name, r.RobustAccuracy(a.Name), r.Seconds[a.Name]);
+            if (group.Count == 0) continue;
+            var names = string.Join(", ", group.Select(s => s.Name));
+            log.Information("final evaluation of the last model on {N} test images: {Attacks}", data.Count, names);
+            var logged = 0;
+            var r = RobustnessEvaluator.Evaluate(model, data, group, new EvaluationOptions
+            {
+                BatchSize = test.BatchSize,
+                Device = test.Device,
+                Log = m => log.Information("  {Message}", m),
+                Warn = m => log.Warning("  {Message}", m),
+                Progress = (what, done, total) =>
+                {
+                    progress.Final($"final evaluation ({what})", done, total);
+                    // About five progress lines per attack: a long attack should not look like a hang.
+                    if (total == 0 || (done * 5 / total <= logged && done != total)) { if (done == 0) logged = 0; return; }
+                    logged = done * 5 / total;
+                    log.Information("  {What}: {Done}/{Total}", what, done, total);
+                },
+            });
+            var suffix = data.Count == test.Data.Count ? "" : $"@{data.Count}";
+            summary.Final["clean" + suffix] = r.CleanAccuracy;
+            foreach (var s in r.Suites)
+            {
+                summary.Final[s.Name + suffix] = s.RobustAccuracy;
+                log.Information("  {Attack}: {Acc:P2} ({Seconds:F0}s)", s.Name, s.RobustAccuracy, s.Seconds);
+            }
+            if (r.Suites.Count > 1)
+            {
+                summary.Final["worst_case" + suffix] = r.WorstCaseAccuracy;
+                log.Information("  clean {Clean:P2}, worst case over the attacks {Worst:P2}", r.CleanAccuracy, r.WorstCaseAccuracy);
+            }
+            foreach (var w in r.Warnings) summary.Warnings.Add(w);
+            results.Add(r);
         }
-        summary.Final["worst_case"] = r.WorstCaseAccuracy;
-        log.Information("  clean {Clean:P2}, worst case over the attacks {Worst:P2}", r.CleanAccuracy, r.WorstCaseAccuracy);
-        EvaluationCsv.Write(folder.FinalEvalFile, r, attacks);
+        EvaluationCsv.Write(folder.FinalEvalFile, results.ToArray());
+        EvaluationCsv.WriteSamples(Path.ChangeExtension(folder.FinalEvalFile, null) + "_samples.csv", results.Count == 1 ? results[0] : Merge(results));
+    }
+
+    /// <summary>Per-sample rows over the full test set; suites run on a subset leave the later rows empty.</summary>
+    private static EvaluationResult Merge(List<EvaluationResult> results)
+    {
+        var main = results.OrderByDescending(r => r.Count).First();
+        var suites = results.SelectMany(r => r.Suites.Select(s => Pad(s, main.Count))).ToList();
+        return new EvaluationResult(main.Labels, main.CleanPrediction, suites, main.CleanSeconds, results.SelectMany(r => r.Warnings).ToList());
+    }
+
+    private static SuiteResult Pad(SuiteResult s, int n)
+    {
+        if (s.Count == n) return s;
+        var st = new SuiteState
+        {
+            Name = s.Name, Stages = s.Stages.ToArray(), StageSeconds = s.StageSeconds, RobustAfterStage = s.RobustAfterStage, StagesDone = s.Stages.Count,
+            BrokenBy = s.BrokenBy.Concat(Enumerable.Repeat(Outcome.Pending, n - s.Count)).ToArray(),
+            Prediction = s.Prediction.Concat(Enumerable.Repeat(-1, n - s.Count)).ToArray(),
+            PerturbationNorm = s.PerturbationNorm.Concat(Enumerable.Repeat(float.NaN, n - s.Count)).ToArray(),
+        };
+        return new SuiteResult(st, s.AutoAttackVersion, s.Eps, s.Norm);
     }
 
     /// <summary>Writes each epoch's row, checkpoints and summary, and feeds the progress display.</summary>

@@ -1,25 +1,70 @@
 using System.Globalization;
-using RobustCli.Core.Attacks;
+using CsvHelper;
+using CsvHelper.Configuration;
 using RobustCli.Core.Evaluation;
 using RobustCli.Torch.Serialization;
 
 namespace RobustCli.Experiments.Runs;
 
-/// <summary>The evaluation table as CSV (attack, accuracy, seconds, n), for robust eval and a run's final_eval.csv alike.</summary>
+/// <summary>
+/// Evaluation tables as CSV, for robust eval and a run's final_eval.csv alike. The summary has one row per
+/// attack (attack, accuracy, seconds, n); a multi-attack suite such as AutoAttack also gets a row per stage
+/// ("autoattack/apgd-t") with the cumulative robust accuracy after it. The per-sample table has, for every test
+/// point, its label and clean prediction and, per suite, the outcome (robust, misclassified, or the attack that
+/// broke it), the final prediction and the perturbation norm of the returned point.
+/// </summary>
 public static class EvaluationCsv
 {
-    public static void Write(string path, EvaluationResult r, IEnumerable<Attack> attacks)
+    private static readonly CsvConfiguration Config = new(CultureInfo.InvariantCulture) { NewLine = "\n" };
+
+    public static void Write(string path, params EvaluationResult[] results) => AtomicFile.Write(path, s =>
     {
-        string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
-        var n = r.Count.ToString(CultureInfo.InvariantCulture);
-        var rows = new List<string> { "attack,accuracy,seconds,n", $"clean,{F(r.CleanAccuracy)},,{n}" };
-        foreach (var a in attacks)
-            rows.Add($"{a.Name},{F(r.RobustAccuracy(a.Name))},{r.Seconds[a.Name].ToString("F1", CultureInfo.InvariantCulture)},{n}");
-        rows.Add($"worst_case,{F(r.WorstCaseAccuracy)},,{n}");
-        AtomicFile.Write(path, s =>
+        using var w = new StreamWriter(s, leaveOpen: true);
+        using var csv = new CsvWriter(w, Config);
+        foreach (var h in new[] { "attack", "accuracy", "seconds", "n" }) csv.WriteField(h);
+        csv.NextRecord();
+        foreach (var r in results)
         {
-            using var w = new StreamWriter(s, leaveOpen: true);
-            w.Write(string.Join("\n", rows) + "\n");
-        });
-    }
+            void Row(string name, double acc, double? seconds)
+            {
+                csv.WriteField(name);
+                csv.WriteField(acc.ToString("G6", CultureInfo.InvariantCulture));
+                csv.WriteField(seconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "");
+                csv.WriteField(r.Count.ToString(CultureInfo.InvariantCulture));
+                csv.NextRecord();
+            }
+            Row("clean", r.CleanAccuracy, r.CleanSeconds);
+            foreach (var suite in r.Suites)
+            {
+                if (suite.Stages.Count > 1)
+                    for (var k = 0; k < suite.Stages.Count; k++)
+                        Row($"{suite.Name}/{suite.Stages[k]}", r.Count == 0 ? double.NaN : suite.RobustAfterStage[k] / (double)r.Count, suite.StageSeconds[k]);
+                Row(suite.Name, suite.RobustAccuracy, suite.Seconds);
+            }
+            if (r.Suites.Count > 1) Row("worst_case", r.WorstCaseAccuracy, null);
+        }
+    });
+
+    public static void WriteSamples(string path, EvaluationResult r) => AtomicFile.Write(path, s =>
+    {
+        using var w = new StreamWriter(s, leaveOpen: true);
+        using var csv = new CsvWriter(w, Config);
+        foreach (var h in new[] { "index", "label", "clean_pred" }) csv.WriteField(h);
+        foreach (var suite in r.Suites)
+            foreach (var col in new[] { "result", "pred", "norm" }) csv.WriteField($"{suite.Name}_{col}");
+        csv.NextRecord();
+        for (var i = 0; i < r.Count; i++)
+        {
+            csv.WriteField(i.ToString(CultureInfo.InvariantCulture));
+            csv.WriteField(r.Labels[i].ToString(CultureInfo.InvariantCulture));
+            csv.WriteField(r.CleanPrediction[i].ToString(CultureInfo.InvariantCulture));
+            foreach (var suite in r.Suites)
+            {
+                csv.WriteField(suite.OutcomeOf(i));
+                csv.WriteField(suite.Prediction[i].ToString(CultureInfo.InvariantCulture));
+                csv.WriteField(suite.PerturbationNorm[i].ToString("G6", CultureInfo.InvariantCulture));
+            }
+            csv.NextRecord();
+        }
+    });
 }

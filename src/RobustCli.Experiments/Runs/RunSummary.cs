@@ -23,6 +23,8 @@ public sealed class RunSummary
     public double? BestValCleanAcc { get; set; }
     public Dictionary<string, double?> Last { get; set; } = [];
     public Dictionary<string, double?> Final { get; set; } = [];
+    /// <summary>Warnings of the final evaluation (AutoAttack's checks and ours).</summary>
+    public List<string> Warnings { get; set; } = [];
     public double WallSeconds { get; set; }
     public string RobustCliVersion { get; set; } = typeof(RunSummary).Assembly.GetName().Version?.ToString() ?? "?";
     public string LibTorchVersion { get; set; } = "";

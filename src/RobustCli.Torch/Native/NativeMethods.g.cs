@@ -159,6 +159,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int rcl_topk(IntPtr a, long k, long dim, int largest, int sorted, IntPtr* values, IntPtr* indices);
 
     [LibraryImport(Library)]
+    internal static partial IntPtr rcl_cumsum(IntPtr a, long dim);
+
+    [LibraryImport(Library)]
     internal static partial int rcl_sort(IntPtr a, long dim, int descending, int stable, IntPtr* values, IntPtr* indices);
 
     [LibraryImport(Library)]

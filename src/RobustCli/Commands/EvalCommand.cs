@@ -3,6 +3,7 @@ using System.Globalization;
 using RobustCli.Core.Attacks;
 using RobustCli.Experiments.Config;
 using RobustCli.Experiments.Jobs;
+using RobustCli.Experiments.Runs;
 using Spectre.Console;
 
 namespace RobustCli.Commands;
@@ -26,43 +27,103 @@ public static class EvalCommand
         var normalize = new Option<string?>("--normalize") { Description = "auto (dataset mean/std inside the model) or none; default: the run's, else none." };
         var dataPath = new Option<string?>("--data-path") { Description = "Folder holding the dataset's files." };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
-        var output = new Option<FileInfo?>("--out") { Description = "CSV to write (default: eval-<time>.csv in the run folder, else ./)." };
+        var output = new Option<FileInfo?>("--out") { Description = "Summary CSV to write (default: eval-<time>.csv in the run folder, else ./); the per-sample table goes beside it as <name>-samples.csv." };
+        var norm = new Option<string>("--norm") { Description = "Threat model for autoattack (and presets without a -l2 suffix): linf or l2.", DefaultValueFactory = _ => "linf" };
+        var version = new Option<string>("--version") { Description = "AutoAttack version: standard, plus, rand (randomized defenses) or custom (with --component).", DefaultValueFactory = _ => "standard" };
+        var components = new Option<string[]>("--component") { Description = "For --version custom: an attack to run inside AutoAttack, repeatable, in order (apgd-ce, apgd-dlr, apgd-t, fab, fab-t, square; options after a colon)." };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the attacks' random draws (per sample, so results do not depend on --batch-size).", DefaultValueFactory = _ => 0UL };
+        var saveAdv = new Option<FileInfo?>("--save-adv") { Description = "Write the adversarial examples (x itself where no attack succeeded) as float tensors [N, C, H, W], one per attack, plus labels: .pt (torch.load) or .safetensors." };
+        var stateFile = new Option<FileInfo?>("--state") { Description = "Make the evaluation resumable: progress is saved to this file after every batch, and a rerun with the same settings continues from it." };
+        var noProgress = new Option<bool>("--no-progress") { Description = "Plain progress lines instead of live bars." };
         var cmd = new Command("eval", """
             Evaluate a checkpoint: clean accuracy, robust accuracy per attack, and the per-sample worst case over them.
+            autoattack runs AutoAttack (standard: APGD-CE, APGD-T, FAB-T, Square, each on the points still robust);
+            its table shows the robust accuracy after each of its attacks.
 
             Examples:
-              robust eval --checkpoint runs/quickstart/20261122-101500-1a2b3c --attack pgd20 --attack cw20
-              robust eval --checkpoint model.pt --arch preact18 --dataset cifar10 --eps 8/255 --attack pgd50:restarts=10
+              robust eval --checkpoint runs/quickstart/20261122-101500-1a2b3c --attack pgd20 --attack autoattack --n 1000
+              robust eval --checkpoint model.pt --arch preact18 --dataset cifar10 --eps 8/255 --attack autoattack --state aa.json
+              robust eval --checkpoint model.pt --arch wrn28-10 --dataset cifar10 --norm l2 --eps 0.5 --attack autoattack
             """)
         {
-            checkpoint, attacks, eps, n, batch, dataset, arch, normalize, dataPath, device, output,
+            checkpoint, attacks, eps, n, batch, dataset, arch, normalize, dataPath, device, output, norm, version, components, seed, saveAdv, stateFile, noProgress,
         };
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var o = parse.InvocationConfiguration.Output;
+            var err = parse.InvocationConfiguration.Error;
             double? e = null;
             if (parse.GetValue(eps) is { } es)
                 e = ConfigLoader.ParseNumber(es) ?? throw new ConfigException($"--eps {es}: expected a number such as 0.03 or 8/255");
-            var norm = parse.GetValue(normalize);
-            if (norm is not (null or "auto" or "none")) throw new ConfigException($"--normalize {norm}: expected auto or none");
+            var normalization = parse.GetValue(normalize);
+            if (normalization is not (null or "auto" or "none")) throw new ConfigException($"--normalize {normalization}: expected auto or none");
+            if (parse.GetValue(batch) < 1) throw new ConfigException($"--batch-size {parse.GetValue(batch)}: must be >= 1");
             JobRuntime.ConfigureThreads(null);
-            var req = new EvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks)!, e, parse.GetValue(n), parse.GetValue(batch),
-                parse.GetValue(dataset), parse.GetValue(arch), parse.GetValue(dataPath), parse.GetValue(device)!, norm);
-            var report = EvaluationJob.Run(req, RepoPaths.Root);
-            var table = new Table().AddColumn("attack").AddColumn(new TableColumn("accuracy").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
-            string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
-            table.AddRow("clean", Pct(report.Result.CleanAccuracy), "");
-            foreach (var a in report.Attacks)
-                table.AddRow(Markup.Escape(a.Name), Pct(report.Result.RobustAccuracy(a.Name)), report.Result.Seconds[a.Name].ToString("F1", CultureInfo.InvariantCulture));
-            table.AddRow("worst case", Pct(report.Result.WorstCaseAccuracy), "");
+            var save = parse.GetValue(saveAdv)?.FullName;
+            if (save != null && !save.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+                throw new ConfigException($"--save-adv {save}: name a .pt, .pth or .safetensors file");
+            var report = ProgressDisplay.RunWithProgress(parse, parse.GetValue(noProgress), o, progress =>
+            {
+                var req = new EvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks)!, e, parse.GetValue(n), parse.GetValue(batch),
+                    parse.GetValue(dataset), parse.GetValue(arch), parse.GetValue(dataPath), parse.GetValue(device)!, normalization)
+                {
+                    Norm = parse.GetValue(norm)!,
+                    Version = parse.GetValue(version)!,
+                    Components = parse.GetValue(components) ?? [],
+                    Seed = parse.GetValue(seed),
+                    StatePath = parse.GetValue(stateFile)?.FullName,
+                    KeepAdversarial = save != null,
+                    Log = m => o.WriteLine(m),
+                    Warn = m => err.WriteLine("warning: " + m),
+                    Progress = progress,
+                };
+                try { return EvaluationJob.Run(req, RepoPaths.Root); }
+                catch (InvalidDataException ex) { throw new ConfigException(ex.Message); }
+            });
+            var r = report.Result;
+            string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+            string Sec(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
+            var table = new Table().AddColumn("attack").AddColumn(new TableColumn("robust accuracy").RightAligned())
+                .AddColumn(new TableColumn("points attacked").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
+            table.AddRow("clean", Pct(r.CleanAccuracy), "", Sec(r.CleanSeconds));
+            foreach (var suite in r.Suites)
+            {
+                if (suite.Stages.Count > 1)
+                {
+                    var before = r.Clean.Count(c => c);
+                    for (var k = 0; k < suite.Stages.Count; k++)
+                    {
+                        table.AddRow(Markup.Escape($"  {suite.Name} ← {suite.Stages[k]}"), Pct(suite.RobustAfterStage[k] / (double)Math.Max(1, r.Count)),
+                            before.ToString(CultureInfo.InvariantCulture), Sec(suite.StageSeconds[k]));
+                        before = suite.RobustAfterStage[k];
+                    }
+                }
+                table.AddRow(Markup.Escape(suite.Name), Pct(suite.RobustAccuracy), "", Sec(suite.Seconds));
+            }
+            if (r.Suites.Count > 1) table.AddRow("worst case", Pct(r.WorstCaseAccuracy), "", "");
             var console = RunsCommand.Plain(o);
-            o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.Dataset}, {report.Result.Count} test images, eps {report.Eps:G4}");
+            o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.Dataset}, {r.Count} test images, eps {report.Eps:G4}");
             console.Write(table);
+            foreach (var suite in r.Suites.Where(s => s.Stages.Count > 1))
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{suite.Name}: largest {suite.Norm} perturbation {suite.MaxPerturbationNorm:G6} (eps {suite.Eps:G6}), adversarial pixels in [{(double.IsFinite(suite.MinPixel) ? suite.MinPixel : 0):G4}, {(double.IsFinite(suite.MaxPixel) ? suite.MaxPixel : 0):G4}], {suite.NanCount} NaN"));
+            if (r.Warnings.Count > 0)
+            {
+                o.WriteLine($"{r.Warnings.Count} warning(s):");
+                foreach (var w in r.Warnings) o.WriteLine("  - " + w);
+            }
             var csv = parse.GetValue(output)?.FullName ?? Path.Combine(
-                Directory.Exists(req.Checkpoint) ? req.Checkpoint : Directory.GetCurrentDirectory(),
+                Directory.Exists(parse.GetValue(checkpoint)!) ? parse.GetValue(checkpoint)! : Directory.GetCurrentDirectory(),
                 $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
             EvaluationJob.WriteCsv(report, csv);
-            o.WriteLine($"wrote {csv}");
+            var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
+            EvaluationCsv.WriteSamples(samples, r);
+            o.WriteLine($"wrote {csv} and {samples}");
+            if (save != null)
+            {
+                EvaluationJob.SaveAdversarial(report, save);
+                o.WriteLine($"wrote {save}");
+            }
             return 0;
         }));
         return cmd;
