@@ -9,6 +9,9 @@ public sealed class ModelZooTests
     [InlineData("resnet18", 34, 10, 11_173_962)]
     [InlineData("wrn", 34, 10, 46_160_474)]
     [InlineData("wrn", 28, 10, 36_479_194)]
+    [InlineData("wrn28-10", 0, 0, 36_479_194)]
+    [InlineData("wrn34-10", 0, 0, 46_160_474)]
+    [InlineData("wrn16-4", 0, 0, 2_748_890)]
     [InlineData("preact18", 34, 10, 11_172_170)]
     [InlineData("smallcnn", 34, 10, 0)]
     public void ParameterCountsMatchThePyTorchImplementations(string arch, int depth, int width, long expected)

@@ -113,6 +113,52 @@ public sealed class TrainEvalCliTests
     }
 
     [Fact]
+    public void AKilledEvaluationResumesToTheSameOutcomeAsAnUninterruptedOne()
+    {
+        var data = TinyData.FashionMnistLike(64, 64);
+        var runs = TestPaths.TempDir();
+        Assert.Equal(0, Run("train", "--config", WriteConfig(TinyData.Config(data)), "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1", "--name", "k").Code);
+        var runDir = Directory.GetDirectories(Path.Combine(runs, "k")).Single();
+        var dir = TestPaths.TempDir();
+        string[] Args(string name, string? state) => ["eval", "--checkpoint", runDir, "--attack", "autoattack", "--version", "custom",
+            "--component", "apgd-ce:steps=40", "--component", "apgd-t:steps=20,targets=3", "--component", "square:queries=100", "--eps", "0.15",
+            "--batch-size", "4", "--out", Path.Combine(dir, name + ".csv"), "--no-progress", .. (state == null ? Array.Empty<string>() : ["--state", state])];
+        var (code, _, err) = Run(Args("straight", null));
+        Assert.True(code == 0, err);
+
+        var state = Path.Combine(dir, "state.json");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in Args("killed", state).Prepend(Path.Combine(AppContext.BaseDirectory, "robust.dll"))) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (DateTime.UtcNow < deadline && !p.HasExited)
+        {
+            // Kill mid-evaluation, once some attack batches are saved.
+            try
+            {
+                var s = RobustCli.Core.Evaluation.EvaluationState.Load(state);
+                if (s != null && (s.Suites[0].StagesDone >= 1 || s.Suites[0].Cursor >= 8)) break;
+            }
+            catch (InvalidDataException) { }
+            catch (IOException) { }
+            Thread.Sleep(10);
+        }
+        Assert.False(p.HasExited, "the evaluation finished before it could be killed; make it longer");
+        p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        (code, var output, err) = Run(Args("killed", state));
+        Assert.True(code == 0, err);
+        Assert.Contains("resuming from", output);
+        Assert.Equal(File.ReadAllLines(Path.Combine(dir, "straight-samples.csv")), File.ReadAllLines(Path.Combine(dir, "killed-samples.csv")));
+        static IEnumerable<string> Accuracies(string f) => File.ReadAllLines(f).Select(l => string.Join(",", l.Split(',').Take(2)));
+        Assert.Equal(Accuracies(Path.Combine(dir, "straight.csv")), Accuracies(Path.Combine(dir, "killed.csv")));
+    }
+
+    [Fact]
     public void TrainingEndsWithAutoAttackOnAFixedSubset()
     {
         var data = TinyData.FashionMnistLike();

@@ -12,11 +12,19 @@ public static class ModelFactory
         ["preact18"] = s => new PreActResNet18(s.NumClasses, s.InChannels, s.Normalization),
         ["resnet18"] = s => new ResNet18(s.NumClasses, s.InChannels, s.Normalization),
         ["wrn"] = s => new WideResNet(s.Depth, s.Width, s.NumClasses, s.InChannels, s.DropRate, s.Normalization),
+        // RobustBench's names for the usual sizes; any wrnDEPTH-WIDTH works.
+        ["wrn28-10"] = s => new WideResNet(28, 10, s.NumClasses, s.InChannels, s.DropRate, s.Normalization),
+        ["wrn34-10"] = s => new WideResNet(34, 10, s.NumClasses, s.InChannels, s.DropRate, s.Normalization),
     };
 
     public static IReadOnlyCollection<string> Names => Factories.Keys;
 
-    public static Classifier Create(ModelSpec spec) =>
-        Factories.TryGetValue(spec.Arch, out var f) ? f(spec)
-            : throw new ArgumentException($"unknown architecture '{spec.Arch}'; known: {string.Join(", ", Names)}");
+    public static Classifier Create(ModelSpec spec)
+    {
+        if (Factories.TryGetValue(spec.Arch, out var f)) return f(spec);
+        var m = System.Text.RegularExpressions.Regex.Match(spec.Arch, @"^wrn(\d+)-(\d+)$");
+        if (m.Success)
+            return new WideResNet(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value), spec.NumClasses, spec.InChannels, spec.DropRate, spec.Normalization);
+        throw new ArgumentException($"unknown architecture '{spec.Arch}'; known: {string.Join(", ", Names)} (and wrnDEPTH-WIDTH)");
+    }
 }

@@ -257,7 +257,7 @@ public static class ConfigLoader
                        (Levenshtein(best, value) <= 3 ? $"; did you mean '{best}'?" : ""));
         }
         OneOf(c.Data.Name, "data.name", DatasetCatalog.All.Select(d => d.Name));
-        OneOf(c.Model.Arch, "model.arch", ModelFactory.Names);
+        if (!System.Text.RegularExpressions.Regex.IsMatch(c.Model.Arch, @"^wrn\d+-\d+$")) OneOf(c.Model.Arch, "model.arch", ModelFactory.Names);
         OneOf(c.Model.Normalize, "model.normalize", ["auto", "none"]);
         OneOf(c.Train.Method, "train.method", Methods);
         OneOf(c.Train.Optimizer.Name, "train.optimizer.name", Optimizers);

@@ -69,6 +69,7 @@ public static class EvaluationJob
         if (!model.Normalizes && config == null && spec.Mean.Any(m => Math.Abs(m) > 1e-9) && dataset.StartsWith("cifar", StringComparison.Ordinal))
             warnings.Add($"the model normalizes nothing inside and the weights file carries no normalization buffers; if it was trained on standardized {dataset} inputs, pass --normalize auto (attacks must see [0, 1] pixels, so normalization belongs inside the model)");
         model.To(device);
+        model.Eval();
         foreach (var w in warnings) req.Warn?.Invoke(w);
         var result = RobustnessEvaluator.Evaluate(model, test, suites, new EvaluationOptions
         {

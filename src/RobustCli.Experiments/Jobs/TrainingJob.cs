@@ -144,6 +144,8 @@ public static class TrainingJob
         var full = suites.Where(s => s.AutoAttackVersion == null).ToList();
         var subset = suites.Where(s => s.AutoAttackVersion != null).ToList();
         var results = new List<EvaluationResult>();
+        // Evaluated as deployed (BatchNorm running statistics): the checks would otherwise flag train mode.
+        model.Eval();
         foreach (var (group, data) in new[] { (full, test.Data), (subset, config.Eval.AutoattackN > 0 ? test.Data.Take(config.Eval.AutoattackN) : test.Data) })
         {
             if (group.Count == 0) continue;
