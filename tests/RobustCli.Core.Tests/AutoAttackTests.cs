@@ -122,19 +122,21 @@ public sealed class AutoAttackTests
     }
 
     [Theory]
-    [InlineData(Norm.Linf)]
-    [InlineData(Norm.L2)]
-    public void FabTFindsNearlyTheMinimalAdversarialPerturbationOfALinearModel(Norm norm)
+    [InlineData(Norm.Linf, true)]
+    [InlineData(Norm.L2, true)]
+    [InlineData(Norm.Linf, false)]
+    [InlineData(Norm.L2, false)]
+    public void FabFindsNearlyTheMinimalAdversarialPerturbationOfALinearModel(Norm norm, bool targeted)
     {
         using var scope = DisposeScope.Open();
         var data = LinearImageModel.Data(20);
         using var model = LinearImageModel.Trained(data);
         var x = torch.From<float>(data.Pixels.Select(p => 0.3f + 0.4f * p / 255f).ToArray(), [data.Count, 1, 12, 12]);
         var y = model.Forward(x).Argmax(1);
-        var fab = new FabAttack("fab-t", eps: 10, norm, targeted: true, iterations: 100);
+        var fab = new FabAttack(targeted ? "fab-t" : "fab", eps: 10, norm, targeted: targeted, iterations: 100);
         var adv = fab.Perturb(model, x, y);
         using var _ = torch.NoGrad();
-        Assert.True(model.Forward(adv).Argmax(1).Ne(y).All().Item<bool>(), "FAB-T with an unbounded eps fools every point of a linear model");
+        Assert.True(model.Forward(adv).Argmax(1).Ne(y).All().Item<bool>(), "FAB with an unbounded eps fools every point of a linear model");
         // No misclassified point can be closer than the nearest class boundary, |z_y - z_k| / ||w_y - w_k||_dual.
         var weight = model.StateDict()["fc.weight"];
         var logits = model.Forward(x);
@@ -151,7 +153,7 @@ public sealed class AutoAttackTests
                 bound = Math.Min(bound, (logits[i][yi] - logits[i][k]).Item() / dual);
             }
             Assert.True(found[i] >= bound * (1 - 1e-3), $"sample {i}: {found[i]} is below the lower bound {bound}");
-            Assert.True(found[i] <= bound * 1.15, $"sample {i}: FAB-T found {found[i]}, the minimum is about {bound}");
+            Assert.True(found[i] <= bound * 1.15, $"sample {i}: FAB found {found[i]}, the minimum is about {bound}");
         }
     }
 
@@ -221,6 +223,21 @@ public sealed class AutoAttackTests
         var robust = model.Forward(adv).Argmax(1).Eq(y).Sum().ItemLong();
         Assert.True(clean >= 27, $"the linear model learned the bands ({clean}/30)");
         Assert.True(robust <= clean / 3, $"{preset} left {robust} of {clean} correctly classified points robust");
+    }
+
+    [Fact]
+    public void SquareWithoutSampleIdsTreatsTheRowsAsTheSamples()
+    {
+        using var scope = DisposeScope.Open();
+        var data = LinearImageModel.Data(10);
+        using var model = LinearImageModel.Trained(data);
+        var x = torch.From<float>(data.Pixels.Select(p => p / 255f).ToArray(), [data.Count, 1, 12, 12]);
+        var y = torch.From((long[])data.Labels.Clone());
+        var square = new SquareAttack("square", 0.3, queries: 300);
+        var direct = square.Perturb(model, x, y);
+        var named = square.Perturb(model, x, y, sampleIds: Enumerable.Range(0, data.Count).Select(i => (long)i).ToArray());
+        TensorAssert.Close(named, direct, 0, 0, "same draws");
+        Assert.True((direct - x).Abs().Max().Item() > 0, "Square moved some point");
     }
 
     private static AttackSuite Suite(string spec, double eps, int classes = 10, Action<string>? warn = null) =>
@@ -323,6 +340,11 @@ public sealed class AutoAttackTests
         noisy.LoadStateDict(trained.StateDict());
         r = RobustnessEvaluator.Evaluate(noisy, data, quick(), new EvaluationOptions());
         Assert.Contains(r.Warnings, w => w.Contains("randomized") && w.Contains("rand"));
+        // The rand version is meant for such models: EOT over 20 passes, and no randomness warning.
+        var rand = Suite("autoattack:version=rand", 0.25);
+        r = RobustnessEvaluator.Evaluate(noisy, data, [rand], new EvaluationOptions());
+        Assert.DoesNotContain(r.Warnings, w => w.Contains("randomized"));
+        Assert.True(r.RobustAccuracy(rand.Name) < r.CleanAccuracy, "APGD with EOT breaks some points of the noisy model");
 
         trained.Train();
         r = RobustnessEvaluator.Evaluate(trained, data, quick(), new EvaluationOptions());

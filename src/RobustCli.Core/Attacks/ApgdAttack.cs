@@ -41,49 +41,9 @@ public sealed class ApgdAttack(string name, double eps, Norm norm = Norm.Linf, i
     private static (int First, int Min, int Decrease) Schedule(int n) =>
         (Math.Max((int)(0.22 * n), 1), Math.Max((int)(0.06 * n), 1), Math.Max((int)(0.03 * n), 1));
 
-    protected override Tensor Run(Module model, Tensor x, Tensor y)
-    {
-        var adv = x.Clone();
-        Tensor robust;
-        long classes;
-        using (torch.NoGrad())
-        {
-            var clean = model.Forward(x);
-            robust = clean.Argmax(1).Eq(y);
-            classes = clean.Size(1);
-        }
-        var rounds = Loss == ApgdLoss.TargetedDlr ? TargetClasses : 1;
-        if (Loss == ApgdLoss.TargetedDlr && rounds > classes - 1)
-        {
-            Warn($"{Name}: {TargetClasses} target classes asked for but the model has {classes} classes; using {classes - 1}");
-            rounds = (int)classes - 1;
-        }
-        for (var r = 0; r < rounds; r++)
-            for (var restart = 0; restart < Restarts; restart++)
-            {
-                using var scope = DisposeScope.Open();
-                var idx = robust.Nonzero().Flatten();
-                if (idx.NumEl == 0) return adv;
-                var noise = Noise?.Subset(idx.ToArray<long>());
-                var xs = x.IndexSelect(0, idx);
-                var ys = y.IndexSelect(0, idx);
-                Tensor? target = null;
-                if (Loss == ApgdLoss.TargetedDlr)
-                    using (torch.NoGrad())
-                    {
-                        // The (r + 2)-th largest clean logit: the runner-up first.
-                        var order = model.Forward(xs).Sort(1).Indices;
-                        target = order.Select(1, -(r + 2));
-                    }
-                var (fooled, fooling) = Single(model, xs, ys, target, noise, r, restart);
-                var hit = fooled.Nonzero().Flatten();
-                if (hit.NumEl == 0) continue;
-                var where = idx.IndexSelect(0, hit);
-                adv.IndexPut_(where, fooling.IndexSelect(0, hit));
-                robust.IndexPut_(where, torch.Zeros([where.NumEl], DType.Bool, x.Device));
-            }
-        return adv;
-    }
+    protected override Tensor Run(Module model, Tensor x, Tensor y) =>
+        AttackRemaining(model, x, y, Loss == ApgdLoss.TargetedDlr ? TargetClasses : 1, Restarts, Loss == ApgdLoss.TargetedDlr,
+            (xs, ys, target, noise, round, restart) => Single(model, xs, ys, target, noise, round, restart));
 
     private Tensor PerSampleLoss(Tensor logits, Tensor y, Tensor? target) => Loss switch
     {

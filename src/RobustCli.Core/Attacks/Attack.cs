@@ -61,6 +61,52 @@ public abstract class Attack
 
     protected void Warn(string message) => Warning?.Invoke(message);
 
+    /// <summary>
+    /// AutoAttack's outer loop (APGD, FAB, Square): for each round — a target class when <paramref name="targeted"/>,
+    /// the (r + 2)-th largest clean logit, runner-up first — and each restart, <paramref name="single"/> attacks the
+    /// points still correctly classified (x, y, target, their noise, round, restart) and says which it fooled and
+    /// with what point. A fooled point keeps that point; points never fooled keep x.
+    /// </summary>
+    protected Tensor AttackRemaining(Module model, Tensor x, Tensor y, int rounds, int restarts, bool targeted,
+        Func<Tensor, Tensor, Tensor?, SampleNoise?, int, int, (Tensor Fooled, Tensor Points)> single, SampleNoise? fallbackNoise = null)
+    {
+        var batchNoise = Noise ?? fallbackNoise;
+        var adv = x.Clone();
+        Tensor robust;
+        long classes;
+        using (torch.NoGrad())
+        {
+            var clean = model.Forward(x);
+            robust = clean.Argmax(1).Eq(y);
+            classes = clean.Size(1);
+        }
+        if (targeted && rounds > classes - 1)
+        {
+            Warn($"{Name}: {rounds} target classes asked for but the model has {classes} classes; using {classes - 1}");
+            rounds = (int)classes - 1;
+        }
+        for (var r = 0; r < rounds; r++)
+            for (var restart = 0; restart < restarts; restart++)
+            {
+                using var scope = DisposeScope.Open();
+                var idx = robust.Nonzero().Flatten();
+                if (idx.NumEl == 0) return adv;
+                var noise = batchNoise?.Subset(idx.ToArray<long>());
+                var xs = x.IndexSelect(0, idx);
+                var ys = y.IndexSelect(0, idx);
+                Tensor? target = null;
+                if (targeted)
+                    using (torch.NoGrad()) target = model.Forward(xs).Sort(1).Indices.Select(1, -(r + 2));
+                var (fooled, points) = single(xs, ys, target, noise, r, restart);
+                var hit = fooled.Nonzero().Flatten();
+                if (hit.NumEl == 0) continue;
+                var where = idx.IndexSelect(0, hit);
+                adv.IndexPut_(where, points.IndexSelect(0, hit));
+                robust.IndexPut_(where, torch.Zeros([where.NumEl], DType.Bool, x.Device));
+            }
+        return adv;
+    }
+
     /// <summary>Uniform [0, 1) noise shaped like x: the rows' own streams when known, else the global generator.</summary>
     protected Tensor UniformLike(Tensor x, SampleNoise? noise, params long[] stream) =>
         noise == null ? torch.RandLike(x) : noise.Uniform(SampleNoise.Stream(stream), PerSampleShape(x), x.Device, x.DType);

@@ -25,49 +25,15 @@ public sealed class FabAttack(string name, double eps, Norm norm = Norm.Linf, bo
     public double Eta { get; } = eta;
     public double Beta { get; } = beta;
 
-    protected override Tensor Run(Module model, Tensor x, Tensor y)
-    {
-        var adv = x.Clone();
-        Tensor robust;
-        long classes;
-        using (torch.NoGrad())
+    protected override Tensor Run(Module model, Tensor x, Tensor y) =>
+        AttackRemaining(model, x, y, Targeted ? TargetClasses : 1, Restarts, Targeted, (xs, ys, target, noise, round, restart) =>
         {
-            var clean = model.Forward(x);
-            robust = clean.Argmax(1).Eq(y);
-            classes = clean.Size(1);
-        }
-        var rounds = Targeted ? TargetClasses : 1;
-        if (Targeted && rounds > classes - 1)
-        {
-            Warn($"{Name}: {TargetClasses} target classes asked for but the model has {classes} classes; using {classes - 1}");
-            rounds = (int)classes - 1;
-        }
-        for (var r = 0; r < rounds; r++)
-            for (var restart = 0; restart < Restarts; restart++)
-            {
-                using var scope = DisposeScope.Open();
-                var idx = robust.Nonzero().Flatten();
-                if (idx.NumEl == 0) return adv;
-                var noise = Noise?.Subset(idx.ToArray<long>());
-                var xs = x.IndexSelect(0, idx);
-                var ys = y.IndexSelect(0, idx);
-                Tensor? target = null;
-                if (Targeted)
-                    using (torch.NoGrad()) target = model.Forward(xs).Sort(1).Indices.Select(1, -(r + 2));
-                var found = Single(model, xs, ys, target, restart > 0, noise, r, restart);
-                using (torch.NoGrad())
-                {
-                    // Success needs both: misclassified, and within the budget.
-                    var still = model.Forward(found).Argmax(1).Eq(ys).LogicalOr(Distance(found - xs).Gt(Eps));
-                    var hit = still.LogicalNot().Nonzero().Flatten();
-                    if (hit.NumEl == 0) continue;
-                    var where = idx.IndexSelect(0, hit);
-                    adv.IndexPut_(where, found.IndexSelect(0, hit));
-                    robust.IndexPut_(where, torch.Zeros([where.NumEl], DType.Bool, x.Device));
-                }
-            }
-        return adv;
-    }
+            var found = Single(model, xs, ys, target, restart > 0, noise, round, restart);
+            using var _ = torch.NoGrad();
+            // Success needs both: misclassified, and within the budget.
+            var fooled = model.Forward(found).Argmax(1).Ne(ys).LogicalAnd(Distance(found - xs).Le(Eps));
+            return (fooled, found);
+        });
 
     /// <summary>The per-sample norm of a difference, shaped [n].</summary>
     private Tensor Distance(Tensor d) => d.Flatten(1).Norm(Norm == Norm.Linf ? double.PositiveInfinity : 2, [1]);

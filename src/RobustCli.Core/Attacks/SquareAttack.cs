@@ -58,27 +58,14 @@ public sealed class SquareAttack(string name, double eps, Norm norm = Norm.Linf,
     protected override Tensor Run(Module model, Tensor x, Tensor y)
     {
         if (x.Dim != 4) throw new ArgumentException($"{Name}: Square needs images [N, C, H, W], got {x.Describe()}");
-        var noise = Noise ?? new SampleNoise(Seed, Enumerable.Range(0, (int)x.Size(0)).Select(i => (long)i).ToArray());
-        var adv = x.Clone();
-        Tensor robust;
-        using (torch.NoGrad()) robust = model.Forward(x).Argmax(1).Eq(y);
-        for (var restart = 0; restart < Restarts; restart++)
+        // Without sample ids (a direct call), the rows of this batch are the samples.
+        var rows = new SampleNoise(Seed, Enumerable.Range(0, (int)x.Size(0)).Select(i => (long)i).ToArray());
+        return AttackRemaining(model, x, y, 1, Restarts, false, (xs, ys, _, noise, _, restart) =>
         {
-            using var scope = DisposeScope.Open();
-            var idx = robust.Nonzero().Flatten();
-            if (idx.NumEl == 0) break;
-            var positions = idx.ToArray<long>();
-            var xs = x.IndexSelect(0, idx);
-            var ys = y.IndexSelect(0, idx);
-            using var _ = torch.NoGrad();
-            var found = Single(model, xs, ys, noise.Subset(positions), restart);
-            var hit = model.Forward(found).Argmax(1).Ne(ys).Nonzero().Flatten();
-            if (hit.NumEl == 0) continue;
-            var where = idx.IndexSelect(0, hit);
-            adv.IndexPut_(where, found.IndexSelect(0, hit));
-            robust.IndexPut_(where, torch.Zeros([where.NumEl], DType.Bool, x.Device));
-        }
-        return adv;
+            using var __ = torch.NoGrad();
+            var found = Single(model, xs, ys, noise!, restart);
+            return (model.Forward(found).Argmax(1).Ne(ys), found);
+        }, fallbackNoise: rows);
     }
 
     private static Tensor Margin(Module model, Tensor x, Tensor y)
