@@ -296,6 +296,20 @@ public sealed class AutoAttackTests
     }
 
     [Fact]
+    public void ProgressMovesWithinABatchSoLongAttacksShowTheirPace()
+    {
+        var data = LinearImageModel.Data(20);
+        using var model = LinearImageModel.Trained(data, steps: 30);
+        var seen = new List<(string What, int Done, int Total)>();
+        RobustnessEvaluator.Evaluate(model, data, [Suite("autoattack:version=custom,attacks=apgd-ce:steps=50+square:queries=200", 0.12)],
+            new EvaluationOptions { BatchSize = 64, Progress = (w, d, t) => seen.Add((w, d, t)) });
+        Assert.Contains(seen, p => p.What == "autoattack-custom/apgd-ce" && p.Done > 0 && p.Done < p.Total);
+        Assert.Contains(seen, p => p.What == "autoattack-custom/apgd-ce" && p.Done == p.Total);
+        var apgd = seen.Where(p => p.What == "autoattack-custom/apgd-ce").Select(p => p.Done).ToList();
+        Assert.Equal(apgd.OrderBy(d => d), apgd);
+    }
+
+    [Fact]
     public void AResumedEvaluationEndsAsAnUninterruptedOne()
     {
         var data = LinearImageModel.Data(36);

@@ -81,6 +81,39 @@ public sealed class RunTests
         Assert.Equal(straight.Summary.BestEpoch, resumed.Summary.BestEpoch);
     }
 
+    [Fact]
+    public void AnInterruptedFinalAutoAttackResumesWhereItStopped()
+    {
+        var data = TinyData.FashionMnistLike();
+        var yaml = TinyData.Config(data).Replace("final: [pgd3, cw3]",
+            "final: [pgd3, 'autoattack:version=custom,attacks=apgd-ce:steps=20+square:queries=60'], autoattack_n: 24");
+        var cfg = ConfigLoader.LoadText(yaml, "tiny.yaml", ["train.epochs=1", "eval.batch_size=4"]).Config;
+        var straight = TrainingJob.Run(cfg, Options(TestPaths.TempDir()));
+        Assert.Equal(0, straight.ExitCode);
+
+        using var cts = new CancellationTokenSource();
+        var runs = TestPaths.TempDir();
+        var stopped = TrainingJob.Run(cfg, Options(runs, cts.Token, _ => new CancelInFinal("autoattack-custom/apgd-ce", cts)));
+        Assert.Equal("interrupted", stopped.Summary.Status);
+        var state = Path.Combine(stopped.Folder.Path, "final_eval_state_autoattack.json");
+        Assert.True(File.Exists(state), "the final evaluation saved its progress");
+        var resumed = TrainingJob.Run(cfg, Options(runs), stopped.Folder.Path);
+        Assert.Equal(0, resumed.ExitCode);
+        Assert.Contains("resuming from", File.ReadAllText(resumed.Folder.LogFile));
+        Assert.Equal(straight.Summary.Final, resumed.Summary.Final);
+        Assert.Equal(File.ReadAllLines(Path.Combine(straight.Folder.Path, "final_eval_samples.csv")),
+            File.ReadAllLines(Path.Combine(resumed.Folder.Path, "final_eval_samples.csv")));
+        Assert.False(File.Exists(state), "the state goes once the evaluation is written");
+    }
+
+    private sealed class CancelInFinal(string what, CancellationTokenSource cts) : IProgressReporter
+    {
+        public void EpochStart(int epoch, int total, int batches) { }
+        public void Batch(int epoch, int batch, int batches, double loss, double ips) { }
+        public void EpochEnd(RobustCli.Core.Training.EpochMetrics m, int total) { }
+        public void Final(string stage, int done, int total) { if (stage.Contains(what) && done > 0) cts.Cancel(); }
+    }
+
     private sealed class CancelAfter(int epochs, CancellationTokenSource cts) : IProgressReporter
     {
         public void EpochStart(int epoch, int total, int batches) { }

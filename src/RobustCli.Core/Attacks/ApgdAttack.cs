@@ -140,6 +140,7 @@ public sealed class ApgdAttack(string name, double eps, Norm norm = Norm.Linf, i
                 if (++counter == k) Checkpoint(i);
             }
             scope.DisposeEverythingBut(xAdv, xOld, grad, xBest, xBestAdv, gradBest, lossBest, acc, steps, stepSize, lossBestLastCheck, reducedLastCheck);
+            StepDone(i, Iterations);
         }
         return (acc.LogicalNot().MoveToOuterScope(), xBestAdv.MoveToOuterScope());
 

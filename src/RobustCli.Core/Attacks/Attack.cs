@@ -61,6 +61,17 @@ public abstract class Attack
 
     protected void Warn(string message) => Warning?.Invoke(message);
 
+    /// <summary>Raised with the fraction of the current <see cref="Perturb"/> call done, for progress on long attacks.</summary>
+    public event Action<double>? Progressed;
+
+    private int part, parts = 1;
+
+    /// <summary>Step <paramref name="step"/> (0-based) of <paramref name="steps"/> of the current run is done.</summary>
+    protected void StepDone(int step, int steps)
+    {
+        if (Progressed != null && steps > 0) Progressed((part + (step + 1.0) / steps) / parts);
+    }
+
     /// <summary>
     /// AutoAttack's outer loop (APGD, FAB, Square): for each round — a target class when <paramref name="targeted"/>,
     /// the (r + 2)-th largest clean logit, runner-up first — and each restart, <paramref name="single"/> attacks the
@@ -85,9 +96,11 @@ public abstract class Attack
             Warn($"{Name}: {rounds} target classes asked for but the model has {classes} classes; using {classes - 1}");
             rounds = (int)classes - 1;
         }
+        parts = Math.Max(1, rounds * restarts);
         for (var r = 0; r < rounds; r++)
             for (var restart = 0; restart < restarts; restart++)
             {
+                part = r * restarts + restart;
                 using var scope = DisposeScope.Open();
                 var idx = robust.Nonzero().Flatten();
                 if (idx.NumEl == 0) return adv;

@@ -120,6 +120,7 @@ public sealed class FabAttack(string name, double eps, Norm norm = Norm.Linf, bo
                 x1 = torch.Where(isAdv.View(shape), x + (x1 - x) * Beta, x1);
             }
             scope.DisposeEverythingBut(x0, best, bestNorm, x1);
+            StepDone(i, Iterations);
         }
         return best.MoveToOuterScope();
     }

@@ -113,6 +113,7 @@ public sealed class SquareAttack(string name, double eps, Norm norm = Norm.Linf,
             marginMin = marginMin.IndexPut_(active, torch.Where(improved, margin, marginCurr));
             xBest = xBest.IndexPut_(active, torch.Where(improved.View(-1, 1, 1, 1), xNew, xBestCurr));
             scope.DisposeEverythingBut(xBest, marginMin);
+            StepDone(it, Queries);
         }
         return xBest.MoveToOuterScope();
     }

@@ -155,47 +155,67 @@ public static class RobustnessEvaluator
             }
             var what = suite.Stages.Count == 1 ? suite.Name : $"{suite.Name}/{attack.Name}";
             options.Progress?.Invoke(what, s.Cursor, s.Queue.Length);
-            while (s.Cursor < s.Queue.Length)
+            // Within a batch, the attack's own steps move the count, so a long attack shows its pace and ETA.
+            var reported = s.Cursor;
+            var batchCount = 0;
+            Action<double> onStep = f =>
             {
-                options.Cancel.ThrowIfCancellationRequested();
-                var sw = Stopwatch.StartNew();
-                var count = Math.Min(options.BatchSize, s.Queue.Length - s.Cursor);
-                var ids = s.Queue.AsSpan(s.Cursor, count).ToArray().Select(i => (long)i).ToArray();
-                using (var scope = DisposeScope.Open())
+                var done = s.Cursor + (int)(batchCount * Math.Clamp(f, 0, 1));
+                if (done <= reported || done >= s.Cursor + batchCount) return;
+                reported = done;
+                options.Progress?.Invoke(what, done, s.Queue.Length);
+            };
+            if (options.Progress != null) attack.Progressed += onStep;
+            try
+            {
+                while (s.Cursor < s.Queue.Length)
                 {
-                    var index = torch.From(ids).To(xAll.Device);
-                    var x = xAll.IndexSelect(0, index);
-                    var y = yAll.IndexSelect(0, index);
-                    var adv = attack.Perturb(model, x, y, sampleIds: ids);
-                    using var _ = torch.NoGrad();
-                    var pred = model.Forward(adv).Argmax(1).ToArray<long>();
-                    var delta = (adv - x).Flatten(1);
-                    var norms = (suite.Norm == Norm.Linf ? delta.Abs().Amax(1) : delta.Norm(2, [1])).ToArray<float>();
-                    var labels = y.ToArray<long>();
-                    var broken = Enumerable.Range(0, count).Where(j => pred[j] != labels[j]).ToList();
-                    if (broken.Count > 0)
+                    options.Cancel.ThrowIfCancellationRequested();
+                    var sw = Stopwatch.StartNew();
+                    var count = Math.Min(options.BatchSize, s.Queue.Length - s.Cursor);
+                    batchCount = count;
+                    var ids = s.Queue.AsSpan(s.Cursor, count).ToArray().Select(i => (long)i).ToArray();
+                    using (var scope = DisposeScope.Open())
                     {
-                        var rows = torch.From(broken.Select(j => (long)j).ToArray()).To(adv.Device);
-                        var advBroken = adv.IndexSelect(0, rows);
-                        s.MinPixel = Math.Min(s.MinPixel, advBroken.Min().Item());
-                        s.MaxPixel = Math.Max(s.MaxPixel, advBroken.Max().Item());
-                        s.NanCount += advBroken.IsNan().Sum().ItemLong();
-                        var host = adversarial == null ? null : advBroken.Contiguous().Cpu().To(DType.Float32).ToArray<float>();
-                        for (var b = 0; b < broken.Count; b++)
+                        var index = torch.From(ids).To(xAll.Device);
+                        var x = xAll.IndexSelect(0, index);
+                        var y = yAll.IndexSelect(0, index);
+                        var adv = attack.Perturb(model, x, y, sampleIds: ids);
+                        using var _ = torch.NoGrad();
+                        var pred = model.Forward(adv).Argmax(1).ToArray<long>();
+                        var delta = (adv - x).Flatten(1);
+                        var norms = (suite.Norm == Norm.Linf ? delta.Abs().Amax(1) : delta.Norm(2, [1])).ToArray<float>();
+                        var labels = y.ToArray<long>();
+                        var broken = Enumerable.Range(0, count).Where(j => pred[j] != labels[j]).ToList();
+                        if (broken.Count > 0)
                         {
-                            var j = broken[b];
-                            var i = (int)ids[j];
-                            s.BrokenBy[i] = k;
-                            s.Prediction[i] = (int)pred[j];
-                            s.PerturbationNorm[i] = norms[j];
-                            if (host != null) Array.Copy(host, (long)b * size, adversarial!, (long)i * size, size);
+                            var rows = torch.From(broken.Select(j => (long)j).ToArray()).To(adv.Device);
+                            var advBroken = adv.IndexSelect(0, rows);
+                            s.MinPixel = Math.Min(s.MinPixel, advBroken.Min().Item());
+                            s.MaxPixel = Math.Max(s.MaxPixel, advBroken.Max().Item());
+                            s.NanCount += advBroken.IsNan().Sum().ItemLong();
+                            var host = adversarial == null ? null : advBroken.Contiguous().Cpu().To(DType.Float32).ToArray<float>();
+                            for (var b = 0; b < broken.Count; b++)
+                            {
+                                var j = broken[b];
+                                var i = (int)ids[j];
+                                s.BrokenBy[i] = k;
+                                s.Prediction[i] = (int)pred[j];
+                                s.PerturbationNorm[i] = norms[j];
+                                if (host != null) Array.Copy(host, (long)b * size, adversarial!, (long)i * size, size);
+                            }
                         }
                     }
+                    s.Cursor += count;
+                    reported = s.Cursor;
+                    s.StageSeconds[k] += sw.Elapsed.TotalSeconds;
+                    options.Progress?.Invoke(what, s.Cursor, s.Queue.Length);
+                    save(false);
                 }
-                s.Cursor += count;
-                s.StageSeconds[k] += sw.Elapsed.TotalSeconds;
-                options.Progress?.Invoke(what, s.Cursor, s.Queue.Length);
-                save(false);
+            }
+            finally
+            {
+                attack.Progressed -= onStep;
             }
             s.RobustAfterStage[k] = s.BrokenBy.Count(b => b == Outcome.Robust);
             options.Log?.Invoke($"robust accuracy after {what}: {Percent(s.RobustAfterStage[k], n)} ({s.StageSeconds[k]:F1} s on {s.Queue.Length} points)");

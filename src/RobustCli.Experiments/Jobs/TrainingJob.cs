@@ -88,7 +88,7 @@ public static class TrainingJob
                 loop.Run(start, config.Train.Epochs, observer, options.Cancel);
                 summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
             }
-            FinalEvaluation(config, folder, model, test, log, progress, summary);
+            FinalEvaluation(config, folder, model, test, log, progress, summary, options.Cancel);
             summary.Status = "completed";
             summary.FinishedUtc = DateTime.UtcNow.ToString("o");
             summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
@@ -133,7 +133,8 @@ public static class TrainingJob
         return cfg.CreateLogger();
     }
 
-    private static void FinalEvaluation(RunConfig config, RunFolder folder, Classifier model, DataLoader test, ILogger log, IProgressReporter progress, RunSummary summary)
+    private static void FinalEvaluation(RunConfig config, RunFolder folder, Classifier model, DataLoader test, ILogger log, IProgressReporter progress,
+        RunSummary summary, CancellationToken cancel)
     {
         if (config.Eval.Final.Count == 0) return;
         var classes = test.Data.NumClasses;
@@ -146,9 +147,15 @@ public static class TrainingJob
         var results = new List<EvaluationResult>();
         // Evaluated as deployed (BatchNorm running statistics): the checks would otherwise flag train mode.
         model.Eval();
-        foreach (var (group, data) in new[] { (full, test.Data), (subset, config.Eval.AutoattackN > 0 ? test.Data.Take(config.Eval.AutoattackN) : test.Data) })
+        // A kill during a long final evaluation (AutoAttack) resumes where it stopped: per-sample progress is saved
+        // beside the run, tied to a checksum of the weights, and removed once the evaluation is written.
+        var weights = WeightsChecksum(model);
+        var states = new List<string>();
+        foreach (var (group, data, part) in new[] { (full, test.Data, "attacks"), (subset, config.Eval.AutoattackN > 0 ? test.Data.Take(config.Eval.AutoattackN) : test.Data, "autoattack") })
         {
             if (group.Count == 0) continue;
+            var statePath = Path.Combine(folder.Path, $"final_eval_state_{part}.json");
+            states.Add(statePath);
             var names = string.Join(", ", group.Select(s => s.Name));
             log.Information("final evaluation of the last model on {N} test images: {Attacks}", data.Count, names);
             var logged = 0;
@@ -156,6 +163,9 @@ public static class TrainingJob
             {
                 BatchSize = test.BatchSize,
                 Device = test.Device,
+                StatePath = statePath,
+                Fingerprint = "weights=" + weights,
+                Cancel = cancel,
                 Log = m => log.Information("  {Message}", m),
                 Warn = m => log.Warning("  {Message}", m),
                 Progress = (what, done, total) =>
@@ -184,6 +194,21 @@ public static class TrainingJob
         }
         EvaluationCsv.Write(folder.FinalEvalFile, results.ToArray());
         EvaluationCsv.WriteSamples(Path.ChangeExtension(folder.FinalEvalFile, null) + "_samples.csv", results.Count == 1 ? results[0] : Merge(results));
+        foreach (var st in states) File.Delete(st);
+    }
+
+    /// <summary>FNV-1a over the bytes of every state tensor: identifies the weights a saved evaluation state belongs to.</summary>
+    private static string WeightsChecksum(Classifier model)
+    {
+        using var scope = DisposeScope.Open();
+        using var sd = model.StateDict();
+        var h = 1469598103934665603UL;
+        foreach (var (k, v) in sd)
+        {
+            foreach (var c in k) h = (h ^ c) * 1099511628211UL;
+            foreach (var b in v.Contiguous().Cpu().ToBytes()) h = (h ^ b) * 1099511628211UL;
+        }
+        return h.ToString("x16");
     }
 
     /// <summary>Per-sample rows over the full test set; suites run on a subset leave the later rows empty.</summary>
