@@ -16,7 +16,7 @@ public static class EvalCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A run folder (uses checkpoints/best.pt, else last.pt) or a weights file (.pt, .safetensors).", Required = true };
         var attacks = new Option<string[]>("--attack")
         {
-            Description = $"Attack preset, repeatable: {string.Join(", ", AttackPresets.Examples)}; options after a colon (pgd20:alpha=0.003,restarts=5).",
+            Description = $"autoattack (AutoAttack, see --version) or an attack preset, repeatable: {string.Join(", ", AttackPresets.Examples)}; options after a colon (pgd20:alpha=0.003,restarts=5, autoattack:version=plus).",
             DefaultValueFactory = _ => ["pgd20"],
         };
         var eps = new Option<string?>("--eps") { Description = "Budget in pixel units (8/255 works); default: the run's attack.eps." };
