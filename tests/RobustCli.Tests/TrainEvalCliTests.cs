@@ -70,6 +70,7 @@ public sealed class TrainEvalCliTests
         Assert.True(code == 0, err);
         Assert.Contains("autoattack-custom ← apgd-ce", output);
         Assert.Contains("largest Linf perturbation", output);
+        Assert.True(File.Exists(Path.ChangeExtension(csv, ".json")));
         var rows = File.ReadAllLines(csv).Skip(1).Select(r => r.Split(',')).ToList();
         Assert.Equal(["clean", "pgd3", "autoattack-custom/apgd-ce", "autoattack-custom/fab-t", "autoattack-custom/square", "autoattack-custom", "worst_case"], rows.Select(r => r[0]));
         Assert.All(rows, r => Assert.Equal("24", r[3]));
@@ -90,6 +91,16 @@ public sealed class TrainEvalCliTests
             else { Assert.NotEqual(label, pred); Assert.InRange(norm, 1e-9, 0.1 + 1e-5); }
         }
         Assert.Equal(double.Parse(aaAccuracy, System.Globalization.CultureInfo.InvariantCulture), robust / 24.0, 6);
+
+        // The JSON record carries the stages and the checks' verdicts.
+        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(csv, ".json"))))
+        {
+            var aa = doc.RootElement.GetProperty("suites").EnumerateArray().Single(e => e.GetProperty("name").GetString() == "autoattack-custom");
+            Assert.Equal(["apgd-ce", "fab-t", "square"], aa.GetProperty("stages").EnumerateArray().Select(e => e.GetProperty("attack").GetString()));
+            Assert.Equal(robust / 24.0, aa.GetProperty("robust_accuracy").GetDouble(), 6);
+            Assert.True(aa.GetProperty("max_perturbation_norm").GetDouble() <= 0.1 + 1e-5);
+            Assert.Equal(System.Text.Json.JsonValueKind.Array, doc.RootElement.GetProperty("warnings").ValueKind);
+        }
 
         // The adversarial examples load in PyTorch with the safe loader.
         var back = Path.Combine(dir, "adv.safetensors");

@@ -68,3 +68,46 @@ public static class EvaluationCsv
         }
     });
 }
+
+/// <summary>
+/// The evaluation as JSON beside its CSV: settings, clean and robust accuracy, each suite's stages (robust accuracy
+/// after each, points attacked, seconds), the returned points' largest perturbation and pixel range, and every
+/// warning of the checks — the machine-readable record of what was measured and how far to trust it.
+/// </summary>
+public static class EvaluationJson
+{
+    public static void Write(string path, EvaluationResult r, IReadOnlyDictionary<string, object?> settings)
+    {
+        var suites = r.Suites.Select(s =>
+        {
+            var before = r.Clean.Count(c => c);
+            var stages = new List<object>();
+            for (var k = 0; k < s.Stages.Count; k++)
+            {
+                stages.Add(new Dictionary<string, object?>
+                {
+                    ["attack"] = s.Stages[k], ["robust_accuracy"] = Ratio(s.RobustAfterStage[k], r.Count),
+                    ["points_attacked"] = before, ["seconds"] = Math.Round(s.StageSeconds[k], 2),
+                });
+                before = s.RobustAfterStage[k];
+            }
+            return new Dictionary<string, object?>
+            {
+                ["name"] = s.Name, ["autoattack_version"] = s.AutoAttackVersion, ["norm"] = s.Norm.ToString(), ["eps"] = s.Eps,
+                ["robust_accuracy"] = s.RobustAccuracy, ["seconds"] = Math.Round(s.Seconds, 2), ["stages"] = stages,
+                ["max_perturbation_norm"] = (double)s.MaxPerturbationNorm,
+                ["min_pixel"] = double.IsFinite(s.MinPixel) ? s.MinPixel : null, ["max_pixel"] = double.IsFinite(s.MaxPixel) ? s.MaxPixel : null,
+                ["nan_values"] = s.NanCount,
+            };
+        }).ToList();
+        var doc = new Dictionary<string, object?>(settings)
+        {
+            ["n"] = r.Count, ["clean_accuracy"] = r.CleanAccuracy, ["suites"] = suites,
+            ["worst_case_accuracy"] = r.WorstCaseAccuracy, ["warnings"] = r.Warnings,
+        };
+        var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(doc, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        AtomicFile.Write(path, s => s.Write(bytes));
+    }
+
+    private static double? Ratio(int k, int n) => n == 0 ? null : k / (double)n;
+}

@@ -118,7 +118,14 @@ public static class EvalCommand
             EvaluationJob.WriteCsv(report, csv);
             var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
             EvaluationCsv.WriteSamples(samples, r);
-            o.WriteLine($"wrote {csv} and {samples}");
+            var json = Path.ChangeExtension(csv, ".json");
+            EvaluationJson.Write(json, r, new Dictionary<string, object?>
+            {
+                ["checkpoint"] = report.CheckpointFile, ["arch"] = report.Arch, ["dataset"] = report.Dataset, ["eps"] = report.Eps,
+                ["attacks"] = parse.GetValue(attacks), ["seed"] = parse.GetValue(seed), ["batch_size"] = parse.GetValue(batch),
+                ["utc"] = DateTime.UtcNow.ToString("o"),
+            });
+            o.WriteLine($"wrote {csv}, {samples} and {json}");
             if (save != null)
             {
                 EvaluationJob.SaveAdversarial(report, save);
