@@ -334,6 +334,9 @@ public sealed class AutoAttackTests
         Assert.Equal(full.Suites[0].BrokenBy, resumed.Suites[0].BrokenBy);
         Assert.Equal(full.Suites[0].Prediction, resumed.Suites[0].Prediction);
         Assert.Equal(full.Suites[0].RobustAfterStage, resumed.Suites[0].RobustAfterStage);
+        // A state saved without adversarial examples cannot supply them later.
+        var noAdv = Assert.Throws<InvalidDataException>(() => RobustnessEvaluator.Evaluate(model, data, suites(), new EvaluationOptions { StatePath = state, KeepAdversarial = true }));
+        Assert.Contains("without --save-adv", noAdv.Message);
         // Another budget is another evaluation: its state is refused, not silently mixed.
         var e = Assert.Throws<InvalidDataException>(() => RobustnessEvaluator.Evaluate(model, data, [Suite(QuickAutoAttack, 0.13)], new EvaluationOptions { StatePath = state }));
         Assert.Contains("other settings", e.Message);

@@ -78,7 +78,7 @@ public static class RobustnessEvaluator
         var shape = xAll.Shape;
         var size = data.ImageSize;
         float[]? clean = options.KeepAdversarial ? data.Pixels.Select(p => p / 255f).ToArray() : null;
-        var adversarial = options.KeepAdversarial ? LoadAdversarial(options.StatePath, suites, clean!) : null;
+        var adversarial = options.KeepAdversarial ? LoadAdversarial(options.StatePath, suites, clean!, state) : null;
         var lastSave = Stopwatch.StartNew();
         void Save(bool force)
         {
@@ -286,18 +286,25 @@ public static class RobustnessEvaluator
 
     private static string AdversarialPath(string statePath) => statePath + ".adv.safetensors";
 
-    private static Dictionary<string, float[]> LoadAdversarial(string? statePath, IReadOnlyList<AttackSuite> suites, float[] clean)
+    private static Dictionary<string, float[]> LoadAdversarial(string? statePath, IReadOnlyList<AttackSuite> suites, float[] clean, EvaluationState state)
     {
         var result = suites.ToDictionary(s => s.Name, _ => (float[])clean.Clone());
-        if (statePath == null || !File.Exists(AdversarialPath(statePath))) return result;
-        var (tensors, _) = SafeTensors.Load(AdversarialPath(statePath));
-        using (tensors)
-            foreach (var s in suites)
-                if (tensors.ContainsKey(s.Name))
-                {
-                    var saved = tensors[s.Name].ToArray<float>();
-                    if (saved.Length == clean.Length) result[s.Name] = saved;
-                }
+        var saved = new HashSet<string>();
+        if (statePath != null && File.Exists(AdversarialPath(statePath)))
+        {
+            var (tensors, _) = SafeTensors.Load(AdversarialPath(statePath));
+            using (tensors)
+                foreach (var s in suites)
+                    if (tensors.ContainsKey(s.Name) && tensors[s.Name].NumEl == clean.Length)
+                    {
+                        result[s.Name] = tensors[s.Name].ToArray<float>();
+                        saved.Add(s.Name);
+                    }
+        }
+        // Points broken before this process started need their saved examples; without them --save-adv would lie.
+        var missing = state.Suites.Where(s => !saved.Contains(s.Name) && s.BrokenBy.Any(b => b >= 0)).Select(s => s.Name).ToList();
+        if (missing.Count > 0)
+            throw new InvalidDataException($"{statePath}: the saved evaluation kept no adversarial examples for {string.Join(", ", missing)} (it ran without --save-adv); use another --state file to save them");
         return result;
     }
 
