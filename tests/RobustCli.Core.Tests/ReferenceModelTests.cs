@@ -119,6 +119,24 @@ public sealed class ReferenceModelTests
         }
     }
 
+    [Fact]
+    public void ARobustBenchWideResNetLoadsAndGivesPyTorchsLogits()
+    {
+        var dir = TestPaths.TempDir();
+        TestPaths.RunPython("interop.py", "save", "wrn16-2-robustbench", "5", dir);
+        using var scope = DisposeScope.Open();
+        using var io = SafeTensors.Load(Path.Combine(dir, "io.safetensors")).Tensors;
+        var (sd, norm) = ForeignWeights.Prepare(Weights.Load(Path.Combine(dir, "dataparallel.pt")));
+        using (sd)
+        {
+            Assert.Null(norm);
+            using var m = ModelFactory.Create(new ModelSpec("wrn16-2", 10, 3, null));
+            ForeignWeights.Load(m, sd);
+            m.Eval();
+            using (torch.NoGrad()) TensorAssert.Close(io["logits"], m.Forward(io["x"]), 1e-4, 1e-5, "RobustBench WideResNet-16-2 logits");
+        }
+    }
+
     [Theory]
     [InlineData("smallcnn", "weights.pt")]
     [InlineData("smallcnn", "weights.safetensors")]

@@ -77,4 +77,46 @@ class RbPreAct18(nn.Module):
         return s.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 
-MODELS = {"smallcnn": (SmallCNN, (1, 28, 28)), "preact18": (PreAct18, (3, 32, 32)), "preact18-robustbench": (RbPreAct18, (3, 32, 32))}
+class RbWideBlock(nn.Module):
+    """The block of RobustBench's WideResNet (robustbench/model_zoo/architectures/wide_resnet.py)."""
+    def __init__(s, i, o, st):
+        super().__init__()
+        s.bn1 = nn.BatchNorm2d(i); s.conv1 = nn.Conv2d(i, o, 3, st, 1, bias=False)
+        s.bn2 = nn.BatchNorm2d(o); s.conv2 = nn.Conv2d(o, o, 3, 1, 1, bias=False)
+        s.equal = i == o
+        s.convShortcut = None if s.equal else nn.Conv2d(i, o, 1, st, 0, bias=False)
+
+    def forward(s, x):
+        if s.equal:
+            out = F.relu(s.bn1(x))
+        else:
+            x = F.relu(s.bn1(x)); out = x
+        out = s.conv2(F.relu(s.bn2(s.conv1(out))))
+        return (x if s.equal else s.convShortcut(x)) + out
+
+
+class RbNetworkBlock(nn.Module):
+    def __init__(s, n, i, o, st):
+        super().__init__()
+        s.layer = nn.Sequential(*[RbWideBlock(i if k == 0 else o, o, st if k == 0 else 1) for k in range(n)])
+
+    def forward(s, x):
+        return s.layer(x)
+
+
+class RbWideResNet(nn.Module):
+    """RobustBench's WideResNet layout (conv1, block1..3.layer.N, bn1, fc), here depth 16, width 2."""
+    def __init__(s, depth=16, width=2):
+        super().__init__()
+        n = (depth - 4) // 6; ch = [16, 16 * width, 32 * width, 64 * width]
+        s.conv1 = nn.Conv2d(3, ch[0], 3, 1, 1, bias=False)
+        s.block1 = RbNetworkBlock(n, ch[0], ch[1], 1); s.block2 = RbNetworkBlock(n, ch[1], ch[2], 2); s.block3 = RbNetworkBlock(n, ch[2], ch[3], 2)
+        s.bn1 = nn.BatchNorm2d(ch[3]); s.fc = nn.Linear(ch[3], 10)
+
+    def forward(s, x):
+        out = F.relu(s.bn1(s.block3(s.block2(s.block1(s.conv1(x))))))
+        return s.fc(F.avg_pool2d(out, 8).flatten(1))
+
+
+MODELS = {"smallcnn": (SmallCNN, (1, 28, 28)), "preact18": (PreAct18, (3, 32, 32)), "preact18-robustbench": (RbPreAct18, (3, 32, 32)),
+          "wrn16-2-robustbench": (RbWideResNet, (3, 32, 32))}
