@@ -195,6 +195,23 @@ public sealed class TrainEvalCliTests
     }
 
     [Fact]
+    public void EvalOfAPyTorchStateDictRunsAutoAttack()
+    {
+        // A model trained elsewhere: PyTorch's SmallCNN saved through DataParallel ("module." keys, nested).
+        var dir = TestPaths.TempDir();
+        TestPaths.RunPython("interop.py", "save", "smallcnn", "2", dir);
+        var data = TinyData.FashionMnistLike(16, 16);
+        var (code, output, err) = Run("eval", "--checkpoint", Path.Combine(dir, "dataparallel.pt"), "--arch", "smallcnn", "--dataset", "fashion-mnist",
+            "--data-path", data, "--eps", "0.1", "--attack", "autoattack:version=custom,attacks=apgd-ce:steps=5+square:queries=10", "--out", Path.Combine(dir, "e.csv"), "--no-progress");
+        Assert.True(code == 0, err);
+        Assert.Contains("smallcnn on fashion-mnist, 16 test images, eps 0.1", output);
+        Assert.Contains("autoattack-custom ← square", output);
+        (code, _, err) = Run("eval", "--checkpoint", Path.Combine(dir, "dataparallel.pt"), "--arch", "preact18", "--dataset", "fashion-mnist",
+            "--data-path", data, "--eps", "0.1", "--out", Path.Combine(dir, "e.csv"));
+        Assert.Equal(2, code);
+    }
+
+    [Fact]
     public void EvalOfAWeightsFileNeedsArchDatasetAndEps()
     {
         var (code, _, err) = Run("eval", "--checkpoint", Path.Combine(TestPaths.TempDir(), "missing.pt"));
