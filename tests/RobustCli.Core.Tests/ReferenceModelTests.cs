@@ -98,42 +98,29 @@ public sealed class ReferenceModelTests
         }
     }
 
-    [Fact]
-    public void ARobustBenchPreActResNet18CheckpointLoadsWithItsNormalization()
+    /// <summary>
+    /// RobustBench's layouts (PreActResNet-18: layer1.0..., shortcut.0, linear; WideResNet: block1.layer.0...), saved
+    /// through DataParallel ("module."), nested under "state_dict" — the form published models come in; the
+    /// PreActResNet-18 also keeps its normalization in buffers mu/sigma.
+    /// </summary>
+    [Theory]
+    [InlineData("preact18-robustbench", "preact18", true)]
+    [InlineData("wrn16-2-robustbench", "wrn16-2", false)]
+    public void ARobustBenchCheckpointLoadsAndGivesPyTorchsLogits(string reference, string arch, bool normalizationBuffers)
     {
-        // RobustBench's layout (layer1.0..., shortcut.0, linear), saved through DataParallel ("module."), nested
-        // under "state_dict", with the normalization in buffers mu/sigma: the form published models come in.
         var dir = TestPaths.TempDir();
-        TestPaths.RunPython("interop.py", "save", "preact18-robustbench", "4", dir);
+        TestPaths.RunPython("interop.py", "save", reference, "4", dir);
         using var scope = DisposeScope.Open();
         using var io = SafeTensors.Load(Path.Combine(dir, "io.safetensors")).Tensors;
         var (sd, norm) = ForeignWeights.Prepare(Weights.Load(Path.Combine(dir, "dataparallel.pt")));
         using (sd)
         {
-            Assert.NotNull(norm);
-            Assert.Equal([0.4914, 0.4822, 0.4465], norm!.Mean.Select(v => Math.Round(v, 4)));
-            using var m = new PreActResNet18(10, 3, norm);
+            if (normalizationBuffers) Assert.Equal([0.4914, 0.4822, 0.4465], norm!.Mean.Select(v => Math.Round(v, 4)));
+            else Assert.Null(norm);
+            using var m = ModelFactory.Create(new ModelSpec(arch, 10, 3, norm));
             ForeignWeights.Load(m, sd);
             m.Eval();
-            using (torch.NoGrad()) TensorAssert.Close(io["logits"], m.Forward(io["x"]), 1e-4, 1e-5, "RobustBench PreActResNet-18 logits");
-        }
-    }
-
-    [Fact]
-    public void ARobustBenchWideResNetLoadsAndGivesPyTorchsLogits()
-    {
-        var dir = TestPaths.TempDir();
-        TestPaths.RunPython("interop.py", "save", "wrn16-2-robustbench", "5", dir);
-        using var scope = DisposeScope.Open();
-        using var io = SafeTensors.Load(Path.Combine(dir, "io.safetensors")).Tensors;
-        var (sd, norm) = ForeignWeights.Prepare(Weights.Load(Path.Combine(dir, "dataparallel.pt")));
-        using (sd)
-        {
-            Assert.Null(norm);
-            using var m = ModelFactory.Create(new ModelSpec("wrn16-2", 10, 3, null));
-            ForeignWeights.Load(m, sd);
-            m.Eval();
-            using (torch.NoGrad()) TensorAssert.Close(io["logits"], m.Forward(io["x"]), 1e-4, 1e-5, "RobustBench WideResNet-16-2 logits");
+            using (torch.NoGrad()) TensorAssert.Close(io["logits"], m.Forward(io["x"]), 1e-4, 1e-5, $"{reference} logits");
         }
     }
 

@@ -15,6 +15,23 @@ public sealed class TrainEvalCliTests
         return (code, o.ToString(), e.ToString());
     }
 
+    /// <summary>Runs the CLI in its own process and kills it (the whole tree) as soon as <paramref name="ready"/> holds.</summary>
+    private static void KillWhen(IEnumerable<string> args, Func<bool> ready, string finishedTooSoon)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args.Prepend(Path.Combine(AppContext.BaseDirectory, "robust.dll"))) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (DateTime.UtcNow < deadline && !p.HasExited && !ready()) Thread.Sleep(10);
+        Assert.False(p.HasExited, finishedTooSoon);
+        p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+    }
+
     private static string WriteConfig(string yaml)
     {
         var path = Path.Combine(TestPaths.TempDir(), "tiny.yaml");
@@ -138,29 +155,16 @@ public sealed class TrainEvalCliTests
         Assert.True(code == 0, err);
 
         var state = Path.Combine(dir, "state.json");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in Args("killed", state).Prepend(Path.Combine(AppContext.BaseDirectory, "robust.dll"))) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (DateTime.UtcNow < deadline && !p.HasExited)
+        // Kill mid-evaluation, once some attack batches are saved.
+        KillWhen(Args("killed", state), () =>
         {
-            // Kill mid-evaluation, once some attack batches are saved.
             try
             {
                 var s = RobustCli.Core.Evaluation.EvaluationState.Load(state);
-                if (s != null && (s.Suites[0].StagesDone >= 1 || s.Suites[0].Cursor >= 8)) break;
+                return s != null && (s.Suites[0].StagesDone >= 1 || s.Suites[0].Cursor >= 8);
             }
-            catch (InvalidDataException) { }
-            catch (IOException) { }
-            Thread.Sleep(10);
-        }
-        Assert.False(p.HasExited, "the evaluation finished before it could be killed; make it longer");
-        p.Kill(entireProcessTree: true);
-        p.WaitForExit();
+            catch (Exception e) when (e is InvalidDataException or IOException) { return false; }
+        }, "the evaluation finished before it could be killed; make it longer");
         (code, var output, err) = Run(Args("killed", state));
         Assert.True(code == 0, err);
         Assert.Contains("resuming from", output);
@@ -293,25 +297,12 @@ public sealed class TrainEvalCliTests
 
         // The real thing: the CLI in its own process, killed once its first epoch is checkpointed.
         var runs = TestPaths.TempDir();
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "robust.dll"), "train", "--config", cfg, "--runs-dir", runs, "--no-progress" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(120);
         string? runDir = null;
-        while (DateTime.UtcNow < deadline && !p.HasExited)
+        KillWhen(["train", "--config", cfg, "--runs-dir", runs, "--no-progress"], () =>
         {
             runDir ??= Directory.Exists(Path.Combine(runs, "tiny")) ? Directory.GetDirectories(Path.Combine(runs, "tiny")).SingleOrDefault() : null;
-            if (runDir != null && File.Exists(Path.Combine(runDir, "checkpoints", "last.pt"))) break;
-            Thread.Sleep(20);
-        }
-        Assert.False(p.HasExited, "the run finished before it could be killed; make the test data larger");
-        p.Kill(entireProcessTree: true);
-        p.WaitForExit();
+            return runDir != null && File.Exists(Path.Combine(runDir, "checkpoints", "last.pt"));
+        }, "the run finished before it could be killed; make the test data larger");
         Assert.NotNull(runDir);
         var (code, _, err) = Run("train", "--resume", runDir!, "--no-progress");
         Assert.True(code == 0, err);

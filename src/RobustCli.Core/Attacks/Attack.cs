@@ -190,6 +190,13 @@ public abstract class Attack
         return n.View(BroadcastShape(t));
     }
 
+    /// <summary>The size of each sample's perturbation in the given norm, shaped [N].</summary>
+    public static Tensor PerturbationNorm(Tensor delta, Norm norm)
+    {
+        using var flat = delta.Flatten(1);
+        return flat.Norm(norm == Norm.Linf ? double.PositiveInfinity : 2, [1]);
+    }
+
     protected static long[] BroadcastShape(Tensor t)
     {
         var shape = new long[t.Dim];

@@ -18,14 +18,7 @@ public static class AttackPresets
     {
         var colon = spec.IndexOf(':');
         var name = (colon < 0 ? spec : spec[..colon]).Trim().ToLowerInvariant();
-        var opts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        if (colon >= 0)
-            foreach (var part in spec[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                var eq = part.IndexOf('=');
-                if (eq <= 0) throw new FormatException($"attack '{spec}': option '{part}' is not key=value");
-                opts[part[..eq].Trim()] = part[(eq + 1)..].Trim();
-            }
+        var opts = ParseOptions(spec, colon < 0 ? "" : spec[(colon + 1)..]);
         var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "seed" };
         double D(string key, double fallback) { known.Add(key); return opts.TryGetValue(key, out var v) ? ParseDouble(spec, key, v) : fallback; }
         int I(string key, int fallback) { known.Add(key); return opts.TryGetValue(key, out var v) ? (int)ParseDouble(spec, key, v) : fallback; }
@@ -74,7 +67,21 @@ public static class AttackPresets
         return name.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(name.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out steps) && steps > 0;
     }
 
-    private static double ParseDouble(string spec, string key, string v)
+    /// <summary>The comma-separated key=value options of an attack spec (its text after the colon).</summary>
+    public static Dictionary<string, string> ParseOptions(string spec, string text)
+    {
+        var opts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=');
+            if (eq <= 0) throw new FormatException($"attack '{spec}': option '{part}' is not key=value");
+            opts[part[..eq].Trim()] = part[(eq + 1)..].Trim();
+        }
+        return opts;
+    }
+
+    /// <summary>An option's number; fractions such as 8/255 are accepted.</summary>
+    public static double ParseDouble(string spec, string key, string v)
     {
         // Fractions such as 8/255 are accepted, as papers write them.
         var slash = v.IndexOf('/');

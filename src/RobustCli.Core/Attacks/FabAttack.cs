@@ -31,12 +31,9 @@ public sealed class FabAttack(string name, double eps, Norm norm = Norm.Linf, bo
             var found = Single(model, xs, ys, target, restart > 0, noise, round, restart);
             using var _ = torch.NoGrad();
             // Success needs both: misclassified, and within the budget.
-            var fooled = model.Forward(found).Argmax(1).Ne(ys).LogicalAnd(Distance(found - xs).Le(Eps));
+            var fooled = model.Forward(found).Argmax(1).Ne(ys).LogicalAnd(PerturbationNorm(found - xs, Norm).Le(Eps));
             return (fooled, found);
         });
-
-    /// <summary>The per-sample norm of a difference, shaped [n].</summary>
-    private Tensor Distance(Tensor d) => d.Flatten(1).Norm(Norm == Norm.Linf ? double.PositiveInfinity : 2, [1]);
 
     /// <summary>The linearisation at x1: the logit difference f (negative while y wins) and its gradient, per sample.</summary>
     private (Tensor F, Tensor G) Linearise(Module model, Tensor x1, Tensor y, Tensor? target)
@@ -107,13 +104,13 @@ public sealed class FabAttack(string name, double eps, Norm norm = Norm.Linf, bo
                     : FabProjections.L2(points, torch.Cat([w, w], 0), torch.Cat([b, b], 0));
                 var d1 = d3.Narrow(0, 0, n).View(x.Shape);
                 var d2 = d3.Narrow(0, n, n).View(x.Shape);
-                var a0 = d3.Norm(Norm == Norm.Linf ? double.PositiveInfinity : 2, [1]).Clamp(min: 1e-8).View(-1, 1);
+                var a0 = PerturbationNorm(d3, Norm).Clamp(min: 1e-8).View(-1, 1);
                 var a1 = a0.Narrow(0, 0, n);
                 var a2 = a0.Narrow(0, n, n);
                 var alpha = (a1 / (a1 + a2)).Clamp(0, AlphaMax).View(shape);
                 x1 = ((x1 + d1 * Eta) * (1 - alpha) + (x + d2 * Eta) * alpha).Clamp_(0, 1);
                 var isAdv = model.Forward(x1).Argmax(1).Ne(y);
-                var dist = Distance(x1 - x);
+                var dist = PerturbationNorm(x1 - x, Norm);
                 var closer = isAdv.LogicalAnd(dist.Lt(bestNorm));
                 best = torch.Where(closer.View(shape), x1, best);
                 bestNorm = torch.Where(closer, dist, bestNorm);

@@ -1,3 +1,4 @@
+using RobustCli.Core.Data;
 using RobustCli.Torch;
 
 namespace RobustCli.Core.Attacks;
@@ -53,14 +54,6 @@ public sealed class SampleNoise
             }
         }, stream);
 
-    /// <summary>One uniform double in [0, 1) per sample.</summary>
-    public double[] Doubles(ulong stream)
-    {
-        var result = new double[Count];
-        for (var i = 0; i < Count; i++) result[i] = UnitDouble(Mix(Key(i, stream)));
-        return result;
-    }
-
     /// <summary>Per sample, <paramref name="count"/> uniform doubles in [0, 1).</summary>
     public double[] Doubles(ulong stream, int count)
     {
@@ -91,12 +84,6 @@ public sealed class SampleNoise
 
     private static double UnitDouble(ulong h) => (h >> 11) * (1.0 / (1UL << 53));
 
-    /// <summary>SplitMix64's finaliser: a bijective avalanche mix.</summary>
-    private static ulong Mix(ulong z)
-    {
-        z += 0x9e3779b97f4a7c15UL;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;
-        return z ^ (z >> 31);
-    }
+    /// <summary>One SplitMix64 step: add the golden-ratio increment, then the avalanche finaliser.</summary>
+    private static ulong Mix(ulong z) => SeedMix.Avalanche(z + 0x9e3779b97f4a7c15UL);
 }

@@ -12,12 +12,13 @@ public static class SeedMix
         foreach (var p in parts)
         {
             h ^= (ulong)(uint)p + 0x9E3779B97F4A7C15UL + (h << 6) + (h >> 2);
-            h = Mix(h);
+            h = Avalanche(h);
         }
         return (int)(h & 0x7FFFFFFF);
     }
 
-    private static ulong Mix(ulong z)
+    /// <summary>SplitMix64's finaliser: a bijective avalanche mix of 64 bits.</summary>
+    public static ulong Avalanche(ulong z)
     {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;

@@ -24,7 +24,7 @@ public static class AttackSuites
             var version = opts.Remove("version", out var v) ? v.ToLowerInvariant() : defaults.Version;
             var norm = opts.Remove("norm", out var n) ? ParseNorm(n) : defaults.Norm;
             var seed = opts.Remove("seed", out var s) ? ulong.Parse(s, CultureInfo.InvariantCulture) : defaults.Seed;
-            if (opts.Remove("eps", out var e)) eps = ParseNumber(spec, e);
+            if (opts.Remove("eps", out var e)) eps = AttackPresets.ParseDouble(spec, "eps", e);
             var components = opts.Remove("attacks", out var list) ? list.Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : defaults.Components;
             if (opts.Count > 0)
                 throw new FormatException($"attack '{spec}': unknown option(s) {string.Join(", ", opts.Keys)}; autoattack takes version, norm, eps, seed, attacks");
@@ -53,30 +53,17 @@ public static class AttackSuites
     /// <summary>key=value options after the colon; "attacks=" takes the rest of the text, whose components may carry options of their own.</summary>
     private static Dictionary<string, string> Options(string spec, int colon)
     {
-        var opts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        if (colon < 0) return opts;
+        if (colon < 0) return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var text = spec[(colon + 1)..];
         var at = text.IndexOf("attacks=", StringComparison.OrdinalIgnoreCase);
+        string? attacks = null;
         if (at >= 0 && (at == 0 || text[at - 1] == ','))
         {
-            opts["attacks"] = text[(at + "attacks=".Length)..].Trim();
+            attacks = text[(at + "attacks=".Length)..].Trim();
             text = text[..at];
         }
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var eq = part.IndexOf('=');
-            if (eq <= 0) throw new FormatException($"attack '{spec}': option '{part}' is not key=value");
-            opts[part[..eq].Trim()] = part[(eq + 1)..].Trim();
-        }
+        var opts = AttackPresets.ParseOptions(spec, text);
+        if (attacks != null) opts["attacks"] = attacks;
         return opts;
-    }
-
-    private static double ParseNumber(string spec, string v)
-    {
-        var slash = v.IndexOf('/');
-        if (slash > 0 && double.TryParse(v[..slash], NumberStyles.Float, CultureInfo.InvariantCulture, out var a) &&
-            double.TryParse(v[(slash + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var b) && b != 0)
-            return a / b;
-        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : throw new FormatException($"attack '{spec}': eps={v} is not a number");
     }
 }

@@ -45,8 +45,6 @@ public sealed class EvaluationResult(long[] labels, int[] cleanPrediction, IRead
     public IReadOnlyList<string> Warnings { get; } = warnings;
 
     public SuiteResult Suite(string name) => Suites.FirstOrDefault(s => s.Name == name) ?? throw new KeyNotFoundException($"no attack '{name}' in this evaluation");
-    public IReadOnlyDictionary<string, bool[]> Robust => Suites.ToDictionary(s => s.Name, s => s.Robust);
-    public IReadOnlyDictionary<string, double> Seconds => Suites.ToDictionary(s => s.Name, s => s.Seconds);
 
     /// <summary>With KeepAdversarial: per suite, x_adv for every sample (x itself where no attack succeeded), [N, C, H, W] row-major.</summary>
     public IReadOnlyDictionary<string, float[]>? Adversarial { get; init; }

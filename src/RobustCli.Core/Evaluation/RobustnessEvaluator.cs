@@ -183,8 +183,7 @@ public static class RobustnessEvaluator
                         var adv = attack.Perturb(model, x, y, sampleIds: ids);
                         using var _ = torch.NoGrad();
                         var pred = model.Forward(adv).Argmax(1).ToArray<long>();
-                        var delta = (adv - x).Flatten(1);
-                        var norms = (suite.Norm == Norm.Linf ? delta.Abs().Amax(1) : delta.Norm(2, [1])).ToArray<float>();
+                        var norms = Attack.PerturbationNorm(adv - x, suite.Norm).ToArray<float>();
                         var labels = y.ToArray<long>();
                         var broken = Enumerable.Range(0, count).Where(j => pred[j] != labels[j]).ToList();
                         if (broken.Count > 0)
@@ -328,9 +327,10 @@ public static class RobustnessEvaluator
         var hi = x.Max().Item();
         if (lo < 0 || hi > 1)
             warn($"inputs range over [{lo:G4}, {hi:G4}], not [0, 1]: normalization seems to be applied outside the model, so eps is not in pixel units; put it inside the model (--normalize auto)");
+        var logits = model.Forward(x);
         if (!suites.Any(s => s.AutoAttackVersion == "rand"))
         {
-            var outputs = Enumerable.Range(0, 5).Select(_ => model.Forward(x)).ToList();
+            var outputs = Enumerable.Range(0, 4).Select(_ => model.Forward(x)).Prepend(logits).ToList();
             var correct = outputs.Select(o => o.Argmax(1)).ToList();
             var changed = correct.Skip(1).Any(c => !c.Eq(correct[0]).All().Item<bool>());
             var unit = outputs.Select(o => o / o.Norm(2, [1], keepDim: true).Clamp(min: 1e-12)).ToList();
@@ -338,7 +338,6 @@ public static class RobustnessEvaluator
             if (changed || maxDiff > 1e-4)
                 warn($"the forward pass is randomized (outputs change between identical passes, up to {maxDiff:G3}): use AutoAttack's rand version (--version rand), which averages gradients over 20 passes");
         }
-        var logits = model.Forward(x);
         var inUnit = logits.Min().Item() >= -1e-5 && logits.Max().Item() <= 1 + 1e-5;
         var sumsToOne = (logits.Sum(1) - 1).Abs().Max().Item() <= 1e-5;
         if (inUnit && sumsToOne)
@@ -355,7 +354,8 @@ public static class RobustnessEvaluator
             if (n > 0 && (whiteBox - s.RobustAfterStage[square]) / (double)n > 0.002)
                 warn($"{suite.Name}: Square broke {whiteBox - s.RobustAfterStage[square]} points that every white-box attack missed: the gradients may be masked and the robustness overestimated");
         }
-        var broken = s.BrokenBy.Select((b, i) => (b, i)).Where(t => t.b >= 0).Select(t => s.PerturbationNorm[t.i]).DefaultIfEmpty(0f).Max();
+        // Points not broken keep x, whose norm is 0: the largest norm is the largest among the broken points.
+        var broken = s.PerturbationNorm.DefaultIfEmpty(0f).Max();
         if (broken > suite.Eps + 1e-5)
             warn($"{suite.Name}: a returned point is {broken:G6} from its image in {suite.Norm}, more than eps {suite.Eps:G6}");
         if (s.NanCount > 0) warn($"{suite.Name}: {s.NanCount} NaN values in the adversarial examples");

@@ -40,9 +40,7 @@ public static class ForeignWeights
     /// <summary>Loads prepared weights into the model, translating keys of the architecture's other naming.</summary>
     public static void Load(Classifier model, StateDict sd)
     {
-        var own = model.StateDict();
-        var ownKeys = own.Keys.ToHashSet();
-        own.Dispose();
+        var ownKeys = model.NamedStateEntries().Select(e => e.Name).ToHashSet();
         var translated = new Dictionary<string, Tensor>();
         foreach (var (k, v) in sd)
         {
