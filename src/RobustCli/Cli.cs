@@ -20,4 +20,24 @@ public static class Cli
         };
         return root;
     }
+
+    /// <summary>
+    /// Parses and runs a command line: a malformed one (an unknown flag, a missing value) prints System.CommandLine's
+    /// message and exits 2, and nothing escapes as a stack trace.
+    /// </summary>
+    public static int Run(string[] args, InvocationConfiguration? configuration = null)
+    {
+        var config = configuration ?? new InvocationConfiguration();
+        return Guard.Run(config.Error, () =>
+        {
+            var parse = Build().Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                foreach (var e in parse.Errors) config.Error.WriteLine("error: " + e.Message);
+                config.Error.WriteLine("see `robust --help` or `robust <command> --help`");
+                return Guard.BadInput;
+            }
+            return parse.Invoke(config);
+        });
+    }
 }

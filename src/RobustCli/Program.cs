@@ -1,3 +1,3 @@
 using RobustCli;
 
-return Cli.Build().Parse(args).Invoke();
+return Cli.Run(args);

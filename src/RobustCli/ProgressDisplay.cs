@@ -114,7 +114,7 @@ public static class ProgressDisplay
                 e.Finished = true;
                 e.Batch = e.Batches;
                 e.Description = string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {m.Epoch}/{epochs} loss {m.TrainLoss:F3} val {Pct(m.ValidationCleanAccuracy)}/{Pct(m.ValidationRobustAccuracy)} {m.ImagesPerSecond:F0} img/s");
+                    $"epoch {m.Epoch}/{epochs} loss {m.TrainLoss:F3} val {Score(m, m.ValidationCleanAccuracy)}/{Score(m, m.ValidationRobustAccuracy)} {m.ImagesPerSecond:F0} img/s");
             }
         }
 
@@ -135,6 +135,11 @@ public static class ProgressDisplay
         }
 
         private static string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F1", CultureInfo.InvariantCulture) + "%" : "-";
+
+        /// <summary>Accuracies as percentages; other task scores (PSNR) in their own unit.</summary>
+        private static string Score(EpochMetrics m, double v) =>
+            m.Scores.Count > 0 && !m.Scores[0].Column.EndsWith("_acc", StringComparison.Ordinal) && double.IsFinite(v)
+                ? v.ToString("F2", CultureInfo.InvariantCulture) + " dB" : Pct(v);
     }
 
     private sealed class EpochState

@@ -115,7 +115,7 @@ public sealed class AttackTests
         var settings = new AttackSettings(Norm.Linf, 0.1, 0.05, 3, RandomStart.Uniform);
         ITrainingMethod m = method == "pgd-at" ? new PgdAdversarialTraining(settings) : new TradesTraining(settings, 6.0);
         torch.ManualSeed(seed);
-        var r = m.Step(new StepContext(model, opt, 0, 1, 4), Fx.Value["x"], Fx.Value["y"]);
+        var r = new OptimizationStep(opt).Run(m, new StepContext(model, 0, 1, 4), Fx.Value["x"], Fx.Value["y"]);
         Assert.Equal(Fx.Value[$"{method}_step.loss"].Item(), r.Loss, 5);
         foreach (var (k, v) in model.StateDict())
             TensorAssert.Close(Fx.Value[$"{method}_step.{k}"], v, 1e-5, 1e-6, $"{method} {k}");

@@ -34,7 +34,7 @@ public sealed class NoiLinTests
     private sealed class Inner : ITrainingMethod
     {
         public string Name => "inner";
-        public StepResult Step(StepContext ctx, Tensor x, Tensor y) => throw new NotSupportedException();
+        public MethodOutput Compute(StepContext ctx, Tensor x, Tensor y) => throw new NotSupportedException();
     }
 
     [Fact]

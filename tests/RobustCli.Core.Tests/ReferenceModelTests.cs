@@ -1,3 +1,4 @@
+using RobustCli.Core.Attacks;
 using RobustCli.Core.Models;
 using RobustCli.Core.Training;
 using RobustCli.Tests.Shared;
@@ -155,15 +156,19 @@ public sealed class ReferenceModelTests
         using var opt = new SGD(m.Parameters(), lr: 0.05, momentum: 0.9);
         var x = torch.Rand(16, 1, 28, 28);
         var y = torch.RandInt(0, 10, [16]);
-        var step = new PgdAdversarialStep(m, opt, eps: 0.1, alpha: 0.025, steps: 5);
+        // The registered pgd-at method through the loop's optimisation step: the code `robust train` runs.
+        var method = new PgdAdversarialTraining(new AttackSettings(Norm.Linf, 0.1, 0.025, 5, RandomStart.Uniform));
+        var step = new OptimizationStep(opt);
+        var ctx = new StepContext(m, 0, 1, 10) { SampleIds = Enumerable.Range(0, 16).Select(i => (long)i).ToArray() };
         var before = m.StateDict()["f3.weight"].Clone();
-        var first = step.Run(x, y).Item();
+        double first;
+        using (DisposeScope.Open()) first = step.Run(method, ctx, x, y).Loss;
         Assert.True(double.IsFinite(first));
         Assert.True(m.Training);
         Assert.NotEqual(before.ToArray<float>(), m.StateDict()["f3.weight"].ToArray<float>());
-        // Once the optimiser holds its momentum buffers, a step leaves only its returned loss behind.
+        // Once the optimiser holds its momentum buffers, a step inside its scope leaves nothing behind.
         var live = Tensor.NativeLiveCount;
-        step.Run(x, y);
-        Assert.True(Tensor.NativeLiveCount - live == 1, $"{Tensor.NativeLiveCount - live} tensors left after one step");
+        using (DisposeScope.Open()) step.Run(method, ctx, x, y);
+        Assert.True(Tensor.NativeLiveCount - live == 0, $"{Tensor.NativeLiveCount - live} tensors left after one step");
     }
 }

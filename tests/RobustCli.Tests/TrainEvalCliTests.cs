@@ -264,7 +264,7 @@ public sealed class TrainEvalCliTests
         Assert.Contains("half_cap_until_epoch: 90", output);
         (code, output, _) = Run("config", "validate", Path.Combine(TestPaths.RepoRoot, "configs", "trades-sweep.yaml"));
         Assert.Equal(0, code);
-        Assert.Contains("sweep over train.beta, seed", output);
+        Assert.Contains("sweep over train.trades.beta, seed", output);
     }
 
     [Fact]

@@ -28,6 +28,21 @@ public abstract class Attack
     /// <summary>Seeds the per-sample noise (see <see cref="SampleNoise"/>) when sample indices are given.</summary>
     public ulong Seed { get; set; }
 
+    /// <summary>The seed was given in the attack's spec (seed=N), so an evaluation's default seed leaves it alone.</summary>
+    public bool HasOwnSeed { get; set; }
+
+    /// <summary>
+    /// Every setting that decides the result (family, norm, eps and each declared option, defaults included), set by
+    /// the attack registry; an evaluation's resumable state is tied to it.
+    /// </summary>
+    public string? Settings { get; set; }
+
+    /// <summary>
+    /// Keep x_adv inside [0, 1]. True for images; false where the input is not an image but an observation that may
+    /// leave the box (a denoiser's unclipped noisy input), so the projection changes nothing but the perturbation.
+    /// </summary>
+    public bool ClampToBox { get; set; } = true;
+
     /// <summary>Raised with a message when the attack sees something that makes its result suspect (zero gradients...).</summary>
     public event Action<string>? Warning;
 
@@ -168,8 +183,8 @@ public abstract class Attack
         }
     }
 
-    /// <summary>Projects x_adv onto the eps-ball around x (Linf or L2) and then onto the [0, 1] box.</summary>
-    public static Tensor Project(Tensor xAdv, Tensor x, double eps, Norm norm)
+    /// <summary>Projects x_adv onto the eps-ball around x (Linf or L2) and then, with <paramref name="box"/>, onto the [0, 1] box.</summary>
+    public static Tensor Project(Tensor xAdv, Tensor x, double eps, Norm norm, bool box = true)
     {
         using var delta = xAdv - x;
         if (norm == Norm.Linf) delta.Clamp_(-eps, eps);
@@ -179,7 +194,8 @@ public abstract class Attack
             using var factor = n.RDiv(eps).Clamp_(max: 1.0);
             delta.Mul_(factor);
         }
-        return (x + delta).Clamp_(0, 1);
+        var projected = x + delta;
+        return box ? projected.Clamp_(0, 1) : projected;
     }
 
     /// <summary>The p-norm of each sample, shaped [N, 1, 1, 1] for broadcasting.</summary>
@@ -213,12 +229,12 @@ public abstract class Attack
             case RandomStart.None:
                 return x.Clone();
             case RandomStart.Normal:
-                using (var noise = NormalLike(x, Noise, 1, restart)) return (x + noise.Mul_(0.001)).Clamp_(0, 1);
+                using (var noise = NormalLike(x, Noise, 1, restart)) return Box(x + noise.Mul_(0.001));
             default:
                 if (norm == Norm.Linf)
                 {
                     using var u = UniformLike(x, Noise, 2, restart).Mul_(2).Sub_(1).Mul_(eps);
-                    return (x + u).Clamp_(0, 1);
+                    return Box(x + u);
                 }
                 // Uniform radius in the L2 ball along a uniformly random direction, as torchattacks' PGDL2 does.
                 using (var d = NormalLike(x, Noise, 3, restart))
@@ -228,10 +244,12 @@ public abstract class Attack
                         ? torch.Rand([x.Size(0)], x.DType, x.Device).View(BroadcastShape(x))
                         : Noise.Uniform(SampleNoise.Stream(4, restart), [1, 1, 1], x.Device, x.DType).View(BroadcastShape(x));
                     d.Div_(n).Mul_(r).Mul_(eps);
-                    return (x + d).Clamp_(0, 1);
+                    return Box(x + d);
                 }
         }
     }
+
+    private Tensor Box(Tensor t) => ClampToBox ? t.Clamp_(0, 1) : t;
 
     /// <summary>One ascent step: sign of the gradient (Linf) or the L2-normalised gradient, times alpha.</summary>
     protected static void Ascend(Tensor xAdv, Tensor grad, double alpha, Norm norm)

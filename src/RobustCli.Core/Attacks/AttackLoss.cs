@@ -52,3 +52,19 @@ public sealed class TradesKlLoss : IAttackLoss
         return F.KlDiv(logp, q, Reduction.Sum);
     }
 }
+
+/// <summary>
+/// The squared error of the estimate, clamped to [0, 1] as PSNR scores it, to the target (the clean image), summed:
+/// what an attack on a denoiser raises. Without the clamp an attack gains by pushing dark or bright pixels out of
+/// range, which the score then clips back towards the truth, and robust PSNR can exceed clean PSNR.
+/// </summary>
+public sealed class MseAttackLoss : IAttackLoss
+{
+    public string Name => "mse";
+
+    public Tensor Compute(Tensor logits, Tensor labels, Tensor? naturalLogits)
+    {
+        using var clamped = logits.Clamp(0, 1);
+        return F.MseLoss(clamped, labels, Reduction.Sum);
+    }
+}

@@ -6,7 +6,8 @@ namespace RobustCli.Core.Attacks;
 /// <summary>
 /// The early-stopped PGD of Friendly Adversarial Training (Zhang et al. 2020): each sample gets a budget of tau
 /// extra steps once it is misclassified and then stops moving; tau = 0 stops as soon as it is misclassified,
-/// tau = steps is plain PGD. Steps add omega N(0, 1) noise, as the reference does.
+/// tau = steps is plain PGD. Steps add omega N(0, 1) noise, as the reference does; with sample ids every draw (start
+/// and step noise) comes from the sample's own stream.
 /// </summary>
 public sealed class FriendlyPgdAttack(string name, double eps, double alpha, int steps, int tau, double omega = 0.001,
     RandomStart start = RandomStart.Uniform, IAttackLoss? loss = null) : Attack(name, eps, Norm.Linf)
@@ -21,6 +22,7 @@ public sealed class FriendlyPgdAttack(string name, double eps, double alpha, int
             using (torch.NoGrad()) natural = model.Forward(x);
         using var budget = torch.Full([x.Size(0)], Tau, DType.Int64, x.Device).DetachFromScope();
         using var active = torch.Ones([x.Size(0)], DType.Bool, x.Device).DetachFromScope();
+        var step = 0;
         return Iterate(StartPoint(x, Eps, Norm, start), steps, adv =>
         {
             var point = adv.Detach().RequiresGrad_();
@@ -32,7 +34,8 @@ public sealed class FriendlyPgdAttack(string name, double eps, double alpha, int
             var stop = wrong.LogicalAnd(budget.Le(0));
             active.Copy_(active.LogicalAnd(stop.LogicalNot()));
             budget.Sub_(wrong.LogicalAnd(active).Long());
-            var moved = (adv + g.Sign_().Mul_(alpha)).Add_(torch.RandnLike(adv).Mul_(omega));
+            // The step noise belongs to the sample too (stream 5, step k), so a sample's path does not depend on its batch.
+            var moved = (adv + g.Sign_().Mul_(alpha)).Add_(NormalLike(adv, Noise, 5, step++).Mul_(omega));
             return torch.Where(active.View(BroadcastShape(x)), Project(moved, x, Eps, Norm), adv);
         });
     }

@@ -33,7 +33,7 @@ public sealed class AttackSuite
     /// <summary>Identifies the suite's attacks and settings, so a saved evaluation state is only resumed for the same ones.</summary>
     public string Describe() => $"{Name}[{AutoAttackVersion}]({string.Join(";", Stages.Select(Settings))})";
 
-    private static string Settings(Attack a) => a.GetType().Name + "{" + string.Join(",", a.GetType().GetProperties()
+    private static string Settings(Attack a) => a.Settings != null ? $"{a.Name}:{a.Settings}" : a.GetType().Name + "{" + string.Join(",", a.GetType().GetProperties()
         .Where(p => p.PropertyType.IsPrimitive || p.PropertyType.IsEnum || p.PropertyType == typeof(string))
         .OrderBy(p => p.Name, StringComparer.Ordinal)
         .Select(p => FormattableString.Invariant($"{p.Name}={p.GetValue(a)}"))) + "}";

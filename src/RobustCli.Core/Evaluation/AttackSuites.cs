@@ -33,7 +33,7 @@ public static class AttackSuites
         if (defaults.Norm == Norm.L2 && !name.EndsWith("-l2", StringComparison.Ordinal))
             spec = name + "-l2" + (colon < 0 ? "" : spec[colon..]);
         var attack = AttackPresets.Create(spec, eps);
-        if (!spec.Contains("seed=", StringComparison.OrdinalIgnoreCase)) attack.Seed = defaults.Seed;
+        if (!attack.HasOwnSeed) attack.Seed = defaults.Seed;
         return AttackSuite.Single(attack);
     }
 

@@ -21,35 +21,25 @@ public static class AutoAttackSuite
         IReadOnlyList<string>? custom = null, Action<string>? warn = null)
     {
         var l2 = norm == Norm.L2;
+        // Every component is built through the attack registry, so its settings (and the evaluation's fingerprint)
+        // list every option, and the L2 forms keep the short names of the reference's tables.
+        Attack A(string spec)
+        {
+            var colon = spec.IndexOf(':');
+            var name = colon < 0 ? spec : spec[..colon];
+            return AttackPresets.Create(l2 ? name + "-l2" + (colon < 0 ? "" : spec[colon..]) : spec, eps, displayName: name);
+        }
         List<Attack> stages;
         switch (version)
         {
             case "standard":
-                stages =
-                [
-                    new ApgdAttack("apgd-ce", eps, norm, 100, 1, ApgdLoss.CrossEntropy),
-                    new ApgdAttack("apgd-t", eps, norm, 100, 1, ApgdLoss.TargetedDlr, targetClasses: 9),
-                    new FabAttack("fab-t", eps, norm, targeted: true, iterations: 100, restarts: 1, targetClasses: 9),
-                    new SquareAttack("square", eps, norm, queries: 5000, pInit: 0.8, restarts: 1),
-                ];
+                stages = [A("apgd-ce:steps=100,restarts=1"), A("apgd-t:steps=100,restarts=1,targets=9"), A("fab-t:steps=100,restarts=1,targets=9"), A("square:queries=5000,p_init=0.8")];
                 break;
             case "plus":
-                stages =
-                [
-                    new ApgdAttack("apgd-ce", eps, norm, 100, 5, ApgdLoss.CrossEntropy),
-                    new ApgdAttack("apgd-dlr", eps, norm, 100, 5, ApgdLoss.Dlr),
-                    new FabAttack("fab", eps, norm, targeted: false, iterations: 100, restarts: 5),
-                    new SquareAttack("square", eps, norm, queries: 5000, pInit: 0.8, restarts: 1),
-                    new ApgdAttack("apgd-t", eps, norm, 100, 1, ApgdLoss.TargetedDlr, targetClasses: 9),
-                    new FabAttack("fab-t", eps, norm, targeted: true, iterations: 100, restarts: 1, targetClasses: 9),
-                ];
+                stages = [A("apgd-ce:restarts=5"), A("apgd-dlr:restarts=5"), A("fab:restarts=5"), A("square:queries=5000"), A("apgd-t:targets=9"), A("fab-t:targets=9")];
                 break;
             case "rand":
-                stages =
-                [
-                    new ApgdAttack("apgd-ce", eps, norm, 100, 1, ApgdLoss.CrossEntropy, eotIterations: 20),
-                    new ApgdAttack("apgd-dlr", eps, norm, 100, 1, ApgdLoss.Dlr, eotIterations: 20),
-                ];
+                stages = [A("apgd-ce:eot=20"), A("apgd-dlr:eot=20")];
                 break;
             case "custom":
                 if (custom == null || custom.Count == 0)

@@ -1,30 +1,76 @@
+using System.Text.RegularExpressions;
+using RobustCli.Core.Registry;
+using RobustCli.Torch.nn;
+
 namespace RobustCli.Core.Models;
 
-/// <summary>What a model is built from: architecture name and the data it sees.</summary>
+/// <summary>What a model is built from: its declared options, and the data it sees.</summary>
+public sealed record ModelBuild(OptionValues Options, int NumClasses, int InChannels, Normalization? Normalization);
+
+/// <summary>An architecture by name: its options (config keys under model:), the tasks it serves, its factory.</summary>
+public sealed record ModelRegistration(string Name, string Description, OptionDeclaration Options, Func<ModelBuild, Module> Create) : IRegistration
+{
+    public IReadOnlyList<string> Tasks { get; init; } = ["classification"];
+}
+
+/// <summary>What a model is built from, in one record (architecture name, data, and the WideResNet sizes).</summary>
 public sealed record ModelSpec(string Arch, int NumClasses, int InChannels, Normalization? Normalization, int Depth = 34, int Width = 10, double DropRate = 0);
 
-/// <summary>The architectures by name. Adding one is a file and a line here.</summary>
+/// <summary>The architectures by name. Adding one is its file plus one line in the list below (or a Register call).</summary>
 public static class ModelFactory
 {
-    private static readonly Dictionary<string, Func<ModelSpec, Classifier>> Factories = new()
-    {
-        ["smallcnn"] = s => new SmallCnn(s.InChannels, s.NumClasses, s.Normalization),
-        ["preact18"] = s => new PreActResNet18(s.NumClasses, s.InChannels, s.Normalization),
-        ["resnet18"] = s => new ResNet18(s.NumClasses, s.InChannels, s.Normalization),
-        ["wrn"] = s => new WideResNet(s.Depth, s.Width, s.NumClasses, s.InChannels, s.DropRate, s.Normalization),
+    private static OptionSpec DropRate => OptionSpec.Double("drop_rate", 0, "dropout between the convolutions of a block", min: 0, max: 1, maxExclusive: true);
+
+    private static readonly OptionDeclaration WrnOptions = new(
+    [
+        OptionSpec.Int("depth", 34, "depth: 6n + 4 (16, 28, 34, 40, ...)", min: 10),
+        OptionSpec.Int("width", 10, "widening factor", min: 1),
+        DropRate,
+    ], o => (o.Int("depth") - 4) % 6 == 0 ? [] : [new OptionError("depth", $"a WideResNet's depth is 6n + 4 (16, 22, 28, 34, 40); {o.Int("depth")} is not")]);
+
+    public static readonly Registry<ModelRegistration> Registry = new("architecture",
+    [
+        new("smallcnn", "the small CNN of TRADES/FAT for (Fashion-)MNIST", OptionDeclaration.None, b => new SmallCnn(b.InChannels, b.NumClasses, b.Normalization)),
+        new("preact18", "PreActResNet-18 (He et al. 2016)", OptionDeclaration.None, b => new PreActResNet18(b.NumClasses, b.InChannels, b.Normalization)),
+        new("resnet18", "ResNet-18 for 32x32 inputs", OptionDeclaration.None, b => new ResNet18(b.NumClasses, b.InChannels, b.Normalization)),
+        new("wrn", "WideResNet (Zagoruyko and Komodakis 2016), model.depth and model.width", WrnOptions,
+            b => new WideResNet(b.Options.Int("depth"), b.Options.Int("width"), b.NumClasses, b.InChannels, b.Options.Double("drop_rate"), b.Normalization)),
         // RobustBench's names for the usual sizes; any wrnDEPTH-WIDTH works.
-        ["wrn28-10"] = s => new WideResNet(28, 10, s.NumClasses, s.InChannels, s.DropRate, s.Normalization),
-        ["wrn34-10"] = s => new WideResNet(34, 10, s.NumClasses, s.InChannels, s.DropRate, s.Normalization),
-    };
+        Sized(28, 10),
+        Sized(34, 10),
+        TinyDenoiser.Registration,
+    ]);
 
-    public static IReadOnlyCollection<string> Names => Factories.Keys;
+    public static IEnumerable<string> Names => Registry.Names;
 
+    private static ModelRegistration Sized(int depth, int width) => new($"wrn{depth}-{width}", $"WideResNet-{depth}-{width}",
+        new OptionDeclaration([DropRate]), b => new WideResNet(depth, width, b.NumClasses, b.InChannels, b.Options.Double("drop_rate"), b.Normalization));
+
+    /// <summary>The registration of an architecture name; wrnDEPTH-WIDTH names any WideResNet size.</summary>
+    public static ModelRegistration Get(string arch)
+    {
+        if (Registry.TryGet(arch, out var r)) return r;
+        var m = Regex.Match(arch, @"^wrn(\d+)-(\d+)$");
+        if (m.Success && int.TryParse(m.Groups[1].Value, out var d) && int.TryParse(m.Groups[2].Value, out var w))
+        {
+            if ((d - 4) % 6 != 0 || d < 10 || w < 1) throw new FormatException($"architecture '{arch}': a WideResNet's depth is 6n + 4 (16, 22, 28, 34, 40) and its width >= 1");
+            return Sized(d, w);
+        }
+        return Registry.Get(arch);
+    }
+
+    public static Module Create(string arch, OptionValues options, int numClasses, int inChannels, Normalization? normalization) =>
+        Get(arch).Create(new ModelBuild(options, numClasses, inChannels, normalization));
+
+    /// <summary>A classifier from a <see cref="ModelSpec"/>; the WideResNet sizes fill the options the architecture declares.</summary>
     public static Classifier Create(ModelSpec spec)
     {
-        if (Factories.TryGetValue(spec.Arch, out var f)) return f(spec);
-        var m = System.Text.RegularExpressions.Regex.Match(spec.Arch, @"^wrn(\d+)-(\d+)$");
-        if (m.Success)
-            return new WideResNet(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value), spec.NumClasses, spec.InChannels, spec.DropRate, spec.Normalization);
-        throw new ArgumentException($"unknown architecture '{spec.Arch}'; known: {string.Join(", ", Names)} (and wrnDEPTH-WIDTH)");
+        var r = Get(spec.Arch);
+        var given = new Dictionary<string, object?>();
+        if (r.Options.Find("depth") != null) given["depth"] = spec.Depth;
+        if (r.Options.Find("width") != null) given["width"] = spec.Width;
+        if (r.Options.Find("drop_rate") != null) given["drop_rate"] = spec.DropRate;
+        var m = r.Create(new ModelBuild(r.Options.Resolve(given), spec.NumClasses, spec.InChannels, spec.Normalization));
+        return m as Classifier ?? throw new ArgumentException($"'{spec.Arch}' is not a classifier");
     }
 }

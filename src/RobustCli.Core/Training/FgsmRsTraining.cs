@@ -1,6 +1,6 @@
 using RobustCli.Core.Attacks;
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
-using RobustCli.Torch.nn;
 
 namespace RobustCli.Core.Training;
 
@@ -11,17 +11,21 @@ namespace RobustCli.Core.Training;
 /// </summary>
 public sealed class FgsmRsTraining(double eps, double? alpha = null, int epsWarmupEpochs = 0) : ITrainingMethod
 {
+    public static readonly MethodRegistration Registration = new("fgsm-rs", "FGSM from a random start (Wong et al. 2020), one attack step per batch",
+        new OptionDeclaration([OptionSpec.Double("alpha", null, "the FGSM step in pixel units; null: 1.25 * attack.eps", min: 0, minExclusive: true)]),
+        b => new FgsmRsTraining(b.Attack.Eps, b.Options.NullableDouble("alpha"), b.EpsWarmupEpochs))
+    { FormerKeys = new Dictionary<string, string> { ["fgsm_alpha"] = "alpha" } };
+
     public string Name => "fgsm-rs";
     public double Alpha { get; } = alpha ?? 1.25 * eps;
 
-    public StepResult Step(StepContext ctx, Tensor x, Tensor y)
+    public MethodOutput Compute(StepContext ctx, Tensor x, Tensor y)
     {
-        var clean = MethodSteps.CleanPredictions(ctx.Model, x);
+        var clean = MethodSteps.CleanOutput(ctx, x);
         var a = new AttackSettings(Norm.Linf, eps, Alpha, 1, RandomStart.Uniform).At(ctx.Epoch, epsWarmupEpochs);
-        var adv = new PgdAttack("train", a.Eps, a.Alpha, 1, Norm.Linf, RandomStart.Uniform).Perturb(ctx.Model, x, y);
+        var adv = ctx.Perturb(new PgdAttack("train", a.Eps, a.Alpha, 1, Norm.Linf, RandomStart.Uniform, 1, ctx.Task.AttackLoss), x, y);
         ctx.Model.Train();
-        var logits = ctx.Model.Forward(adv);
-        var loss = MethodSteps.Optimize(ctx.Optimizer, F.CrossEntropy(logits, y));
-        return new StepResult(loss, clean, logits.Argmax(1));
+        var output = ctx.Model.Forward(adv);
+        return new MethodOutput(ctx.Task.Loss(output, y), clean, output);
     }
 }

@@ -1,4 +1,5 @@
 using RobustCli.Core.Attacks;
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -10,17 +11,20 @@ namespace RobustCli.Core.Training;
 /// </summary>
 public sealed class MartTraining(AttackSettings attack, double beta = 6.0, int epsWarmupEpochs = 0) : ITrainingMethod
 {
+    public static readonly MethodRegistration Registration = new("mart", "MART (Wang et al. 2020): boosted CE + beta * misclassification-weighted KL",
+        new OptionDeclaration([OptionSpec.Double("beta", 6.0, "weight of the misclassification-aware KL term", min: 0)]),
+        b => new MartTraining(b.Attack, b.Options.Double("beta"), b.EpsWarmupEpochs))
+    { FormerKeys = new Dictionary<string, string> { ["beta"] = "beta" } };
+
     public string Name => "mart";
     public double Beta { get; } = beta;
 
-    public StepResult Step(StepContext ctx, Tensor x, Tensor y)
+    public MethodOutput Compute(StepContext ctx, Tensor x, Tensor y)
     {
         var a = attack.At(ctx.Epoch, epsWarmupEpochs);
-        var adv = new PgdAttack("train", a.Eps, a.Alpha, a.Steps, a.Norm, RandomStart.Normal).Perturb(ctx.Model, x, y);
+        var adv = ctx.Perturb(new PgdAttack("train", a.Eps, a.Alpha, a.Steps, a.Norm, RandomStart.Normal), x, y);
         var (natural, adversarial) = MethodSteps.TrainModeLogits(ctx.Model, x, adv);
-        var loss = Loss(natural, adversarial, y, Beta);
-        var value = MethodSteps.Optimize(ctx.Optimizer, loss);
-        return new StepResult(value, natural.Argmax(1), adversarial.Argmax(1));
+        return new MethodOutput(Loss(natural, adversarial, y, Beta), natural, adversarial);
     }
 
     /// <summary>The MART objective on natural and adversarial logits.</summary>
@@ -35,7 +39,8 @@ public sealed class MartTraining(AttackSettings attack, double beta = 6.0, int e
         var bce = F.CrossEntropy(adversarial, y) + F.NllLoss(advProbs.RSub(1.0001).Add_(1e-12).Log_(), wrongClass);
         var natProbs = F.Softmax(natural, 1);
         var trueProbs = natProbs.Gather(1, y.Unsqueeze(1)).Squeeze(1);
-        var kl = F.KlDiv(advProbs.Add(1e-12).Log_(), natProbs, Reduction.None).Sum(1);
+        // Log-space target: the reference's value, without libtorch 1.13's 0/0 gradient at an underflowed probability (see TRADES).
+        var kl = F.KlDiv(advProbs.Add(1e-12).Log_(), F.LogSoftmax(natural, 1), Reduction.None, logTarget: true).Sum(1);
         var robust = (kl * trueProbs.RSub(1.0000001)).Sum().Div_(b);
         return bce + robust * beta;
     }

@@ -1,22 +1,25 @@
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
-using RobustCli.Torch.optim;
 
 namespace RobustCli.Core.Training;
 
-/// <summary>Pieces every method's step shares.</summary>
+/// <summary>Pieces every method's loss shares.</summary>
 internal static class MethodSteps
 {
-    /// <summary>Predictions on clean inputs in eval mode, without gradients (a training-accuracy figure).</summary>
-    public static Tensor CleanPredictions(Module model, Tensor x)
+    /// <summary>
+    /// The model's outputs on clean inputs in eval mode, without gradients: a training-accuracy figure, and an extra
+    /// forward pass per batch, skipped when train.log_clean_accuracy is false.
+    /// </summary>
+    public static Tensor? CleanOutput(StepContext ctx, Tensor x)
     {
+        if (!ctx.LogCleanAccuracy) return null;
+        var model = ctx.Model;
         var was = model.Training;
         model.Eval();
         try
         {
             using var _ = torch.NoGrad();
-            using var logits = model.Forward(x);
-            return logits.Argmax(1);
+            return model.Forward(x);
         }
         finally
         {
@@ -29,14 +32,5 @@ internal static class MethodSteps
     {
         model.Train();
         return (model.Forward(x), model.Forward(adv));
-    }
-
-    /// <summary>Backward and optimizer step on a scalar loss; returns its value.</summary>
-    public static double Optimize(Optimizer optimizer, Tensor loss)
-    {
-        optimizer.ZeroGrad();
-        loss.Backward();
-        optimizer.Step();
-        return loss.Item();
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 
 namespace RobustCli.Core.Training;
@@ -15,6 +16,21 @@ public enum LabelNoise { Symmetric, PairFlip }
 /// </summary>
 public sealed class NoiLinTraining : ITrainingMethod
 {
+    public static readonly MethodRegistration Registration = new("noilin", "NoiLIn (Zhang et al. 2022): noisy labels injected into a base method's attack and loss",
+        new OptionDeclaration(
+        [
+            OptionSpec.Choice("base", "pgd-at", "the adversarial-training method the noisy labels feed", "pgd-at", "trades"),
+            OptionSpec.Choice("noise", "symmetric", "symmetric (a uniformly drawn other class) or pairflip (y -> y + 1)", "symmetric", "pairflip"),
+            OptionSpec.Double("n_min", 0.05, "initial noise rate", min: 0, max: 1),
+            OptionSpec.Double("n_max", 0.6, "largest noise rate", min: 0, max: 1),
+            OptionSpec.Int("tau", 10, "epochs between the validation robust accuracies compared", min: 1),
+            OptionSpec.Double("gamma", 0.05, "the rate grows by the factor (1 + gamma)", min: 0),
+            OptionSpec.Int("half_cap_until_epoch", 90, "the rate stays at most n_max / 2 while the 0-based epoch is at most this", min: -1),
+        ], o => o.Double("n_min") <= o.Double("n_max") ? [] : [new OptionError("n_min", $"must be <= n_max ({o.Double("n_max")}), got {o.Double("n_min")}")]),
+        b => new NoiLinTraining(b.Other(b.Options.String("base")), b.Options.String("noise") == "pairflip" ? LabelNoise.PairFlip : LabelNoise.Symmetric,
+            b.Options.Double("n_min"), b.Options.Double("n_max"), b.Options.Int("tau"), b.Options.Double("gamma"), b.Options.Int("half_cap_until_epoch"), b.Seed))
+    { Columns = ["noise_rate"], BaseOption = "base" };
+
     private readonly ITrainingMethod inner;
     private readonly LabelNoise noise;
     private readonly double nMax, gamma;
@@ -36,14 +52,14 @@ public sealed class NoiLinTraining : ITrainingMethod
     public string Name => "noilin+" + inner.Name;
     public double NoiseRate => rate;
 
-    public StepResult Step(StepContext ctx, Tensor x, Tensor y)
+    public MethodOutput Compute(StepContext ctx, Tensor x, Tensor y)
     {
         rateUsed = rate;
         var labels = y.ToArray<long>();
         var rng = new Random(Data.SeedMix.Of(seed, ctx.Epoch, ctx.Batch, 0x0111));
         var noisy = Flip(labels, rate, ctx.NumClasses, noise, rng);
-        using var yNoisy = torch.From(noisy).To(y.Device);
-        return inner.Step(ctx, x, yNoisy);
+        var yNoisy = torch.From(noisy).To(y.Device);
+        return inner.Compute(ctx, x, yNoisy);
     }
 
     /// <summary>Each label flips with probability <paramref name="rate"/>: to a uniformly drawn other class, or to the next one.</summary>

@@ -1,18 +1,20 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
-using RobustCli.Torch.nn;
 
 namespace RobustCli.Core.Training;
 
-/// <summary>Standard (non-adversarial) training: cross entropy on clean inputs.</summary>
+/// <summary>Standard (non-adversarial) training: the task's loss on clean inputs (cross entropy; MSE for denoising).</summary>
 public sealed class StandardTraining : ITrainingMethod
 {
+    public static readonly MethodRegistration Registration = new("standard", "standard training on clean inputs (no attack)",
+        OptionDeclaration.None, _ => new StandardTraining()) { Tasks = ["classification", "denoising"], Adversarial = false };
+
     public string Name => "standard";
 
-    public StepResult Step(StepContext ctx, Tensor x, Tensor y)
+    public MethodOutput Compute(StepContext ctx, Tensor x, Tensor y)
     {
         ctx.Model.Train();
-        var logits = ctx.Model.Forward(x);
-        var loss = MethodSteps.Optimize(ctx.Optimizer, F.CrossEntropy(logits, y));
-        return new StepResult(loss, logits.Argmax(1), null);
+        var output = ctx.Model.Forward(x);
+        return new MethodOutput(ctx.Task.Loss(output, y), output, null);
     }
 }

@@ -1,17 +1,36 @@
 using System.Diagnostics;
 using RobustCli.Core.Attacks;
 using RobustCli.Core.Data;
-using RobustCli.Core.Evaluation;
+using RobustCli.Core.Tasks;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 using RobustCli.Torch.optim;
 
 namespace RobustCli.Core.Training;
 
-/// <summary>One row of metrics.csv. Accuracies are fractions in [0, 1]; NaN where not measured this epoch.</summary>
-public sealed record EpochMetrics(int Epoch, double LearningRate, double TrainLoss, double TrainCleanAccuracy, double TrainAdversarialAccuracy,
-    double ValidationCleanAccuracy, double ValidationRobustAccuracy, double TestCleanAccuracy, double TestRobustAccuracy,
-    double Seconds, double ImagesPerSecond, IReadOnlyList<(string Column, double Value)> Extra);
+/// <summary>
+/// One row of metrics.csv: epoch, lr and loss, the task's score columns (train_clean_acc ... test_robust_acc, or
+/// the _psnr ones), time, throughput and the method's columns. Accuracies are fractions in [0, 1]; NaN where not
+/// measured this epoch.
+/// </summary>
+public sealed record EpochMetrics(int Epoch, double LearningRate, double TrainLoss, IReadOnlyList<(string Column, double Value)> Scores,
+    double Seconds, double ImagesPerSecond, IReadOnlyList<(string Column, double Value)> Extra)
+{
+    public double Score(string column)
+    {
+        foreach (var (c, v) in Scores) if (c == column) return v;
+        return double.NaN;
+    }
+
+    private double Nth(int i) => i < Scores.Count ? Scores[i].Value : double.NaN;
+    // The task's columns in their fixed order: train clean, train adversarial, validation clean and robust, test clean and robust.
+    public double TrainCleanAccuracy => Nth(0);
+    public double TrainAdversarialAccuracy => Nth(1);
+    public double ValidationCleanAccuracy => Nth(2);
+    public double ValidationRobustAccuracy => Nth(3);
+    public double TestCleanAccuracy => Nth(4);
+    public double TestRobustAccuracy => Nth(5);
+}
 
 /// <summary>Where the loop reports; the experiment layer writes logs, CSV rows and checkpoints from these calls.</summary>
 public interface ITrainingObserver
@@ -25,70 +44,80 @@ public interface ITrainingObserver
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
 /// <summary>
-/// The epoch loop: for each batch, set the learning rate, let the method step, and score its predictions; at each
-/// epoch's end, validation (clean and robust), the method's hook, and test evaluation when scheduled. One
-/// DisposeScope per batch keeps memory flat. A NaN or infinite loss stops the run with TrainingDivergedException.
+/// The epoch loop: for each batch, set the learning rate, let the task prepare the batch and the method compute its
+/// loss, take the optimisation step (<see cref="OptimizationStep"/>: backward, clipping, optimizer, EMA) and score
+/// the outputs; at each epoch's end, validation (clean and robust), the method's hook, and test evaluation when
+/// scheduled — on the EMA weights when there are some. One DisposeScope per batch keeps memory flat. A NaN or
+/// infinite loss stops the run with TrainingDivergedException.
 /// </summary>
-public sealed class TrainingLoop(Module model, Optimizer optimizer, LrSchedule schedule, bool schedulePerStep, ITrainingMethod method,
+public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule schedule, bool schedulePerStep, ITrainingMethod method,
     DataLoader train, int numClasses, DataLoader? validation, Attack? validationAttack, DataLoader? test, Attack? testAttack, int testEvery)
 {
+    public ITask Task { get; init; } = ClassificationTask.Instance;
+    /// <summary>Spend an eval-mode forward per batch on train_clean_acc (train.log_clean_accuracy).</summary>
+    public bool LogCleanAccuracy { get; init; } = true;
+    /// <summary>The run's seed: per-sample attack noise and denoising observations derive from it.</summary>
+    public int Seed { get; init; }
+
+    private Optimizer Optimizer => step.Optimizer;
+
+    /// <summary>The model validation and tests measure instead of the trained one: the EMA of the weights, when kept.</summary>
+    public Module? EvaluationModel { get; init; }
+
+    private Module EvaluatedModel => EvaluationModel ?? step.Average?.Model ?? model;
+
     public void Run(int startEpoch, int epochs, ITrainingObserver observer, CancellationToken cancel = default)
     {
         var batches = train.BatchesPerEpoch;
+        var evalSeed = (ulong)(uint)SeedMix.Of(Seed, 0xe7a1);
         for (var epoch = startEpoch; epoch < epochs; epoch++)
         {
             cancel.ThrowIfCancellationRequested();
             observer.OnEpochStart(epoch, batches);
             var sw = Stopwatch.StartNew();
-            double lossSum = 0;
-            long seen = 0, cleanRight = 0, cleanSeen = 0, advRight = 0, advSeen = 0;
+            double lossSum = 0, cleanScore = 0, advScore = 0;
+            long seen = 0, cleanSeen = 0, advSeen = 0;
             var b = 0;
+            var noiseSeed = (ulong)(uint)SeedMix.Of(Seed, epoch, 0xa77);
             foreach (var batch in train.Epoch(epoch))
             {
                 using var owned = batch;
                 using var scope = DisposeScope.Open();
                 cancel.ThrowIfCancellationRequested();
-                schedule.Apply(optimizer, schedulePerStep ? epoch + b / (double)batches : epoch);
-                var r = method.Step(new StepContext(model, optimizer, epoch, epochs, numClasses, b), batch.X, batch.Y);
+                schedule.Apply(Optimizer, schedulePerStep ? epoch + b / (double)batches : epoch);
+                var (x, y) = Task.Prepare(batch, noiseSeed);
+                var ctx = new StepContext(model, epoch, epochs, numClasses, b)
+                {
+                    Task = Task, SampleIds = batch.Indices.Select(i => (long)i).ToArray(), NoiseSeed = noiseSeed, LogCleanAccuracy = LogCleanAccuracy,
+                };
+                var r = step.Run(method, ctx, x, y);
                 if (!double.IsFinite(r.Loss))
                     throw new TrainingDivergedException(
                         $"the training loss became {r.Loss} at epoch {epoch + 1}, batch {b + 1}; lower the learning rate or check the data. The last good checkpoint is kept.");
                 lossSum += r.Loss * batch.Count;
                 seen += batch.Count;
-                if (r.CleanPredictions != null) { cleanRight += Correct(r.CleanPredictions, batch.Y); cleanSeen += batch.Count; }
-                if (r.AdversarialPredictions != null) { advRight += Correct(r.AdversarialPredictions, batch.Y); advSeen += batch.Count; }
+                if (r.CleanOutput != null) { cleanScore += Task.ScoreSum(r.CleanOutput, y); cleanSeen += batch.Count; }
+                if (r.AdversarialOutput != null) { advScore += Task.ScoreSum(r.AdversarialOutput, y); advSeen += batch.Count; }
                 b++;
                 observer.OnBatch(epoch, b, batches, lossSum / seen, seen / sw.Elapsed.TotalSeconds);
             }
             var trainSeconds = sw.Elapsed.TotalSeconds;
             double valClean = double.NaN, valRobust = double.NaN, testClean = double.NaN, testRobust = double.NaN;
             if (validation != null && validation.Data.Count > 0)
-            {
-                var v = RobustnessEvaluator.Evaluate(model, validation, validationAttack == null ? [] : [validationAttack]);
-                valClean = v.CleanAccuracy;
-                if (validationAttack != null) valRobust = v.RobustAccuracy(validationAttack.Name);
-            }
+                (valClean, valRobust) = Scores(Task.Evaluate(EvaluatedModel, validation, validationAttack, evalSeed), validationAttack);
             method.OnEpochEnd(new EpochEnd(epoch, valClean, valRobust));
             if (test != null && testEvery > 0 && (epoch + 1) % testEvery == 0)
-            {
-                var t = RobustnessEvaluator.Evaluate(model, test, testAttack == null ? [] : [testAttack]);
-                testClean = t.CleanAccuracy;
-                if (testAttack != null) testRobust = t.RobustAccuracy(testAttack.Name);
-            }
-            var metrics = new EpochMetrics(epoch + 1, optimizer.LearningRate, seen == 0 ? double.NaN : lossSum / seen,
-                Ratio(cleanRight, cleanSeen), Ratio(advRight, advSeen), valClean, valRobust, testClean, testRobust,
-                sw.Elapsed.TotalSeconds, seen / trainSeconds, method.Metrics);
+                (testClean, testRobust) = Scores(Task.Evaluate(EvaluatedModel, test, testAttack, evalSeed + 1), testAttack);
+            var columns = Task.Columns;
+            double[] values = [Ratio(cleanScore, cleanSeen), Ratio(advScore, advSeen), valClean, valRobust, testClean, testRobust];
+            var metrics = new EpochMetrics(epoch + 1, Optimizer.LearningRate, seen == 0 ? double.NaN : lossSum / seen,
+                columns.Zip(values).ToList(), sw.Elapsed.TotalSeconds, seen / trainSeconds, method.Metrics);
             model.Train();
             observer.OnEpochEnd(epoch, metrics);
         }
     }
 
-    private static long Correct(Tensor predictions, Tensor labels)
-    {
-        using var eq = predictions.Eq(labels);
-        using var n = eq.Sum();
-        return n.ItemLong();
-    }
+    private static (double Clean, double Robust) Scores(TaskScores s, Attack? attack) => (s.Clean, attack == null ? double.NaN : s.Robust);
 
-    private static double Ratio(long a, long b) => b == 0 ? double.NaN : a / (double)b;
+    private static double Ratio(double a, long b) => b == 0 ? double.NaN : a / b;
 }

@@ -1,11 +1,15 @@
 using System.Globalization;
 using System.Reflection;
-using System.Text;
+using System.Text.RegularExpressions;
 using RobustCli.Core.Attacks;
-using RobustCli.Core.Evaluation;
 using RobustCli.Core.Data;
+using RobustCli.Core.Evaluation;
 using RobustCli.Core.Models;
+using RobustCli.Core.Registry;
+using RobustCli.Core.Tasks;
+using RobustCli.Core.Training;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -15,17 +19,21 @@ namespace RobustCli.Experiments.Config;
 /// <summary>One axis of a sweep: a key path and the values it takes.</summary>
 public sealed record SweepAxis(string Path, IReadOnlyList<string> Values);
 
-/// <summary>A loaded config: the typed records, and the sweep axes if the file has a sweep: section.</summary>
-public sealed record LoadedConfig(RunConfig Config, IReadOnlyList<SweepAxis> Sweep, string Source);
+/// <summary>A loaded config: the typed records, the sweep axes if the file has a sweep: section, and warnings (deprecated keys).</summary>
+public sealed record LoadedConfig(RunConfig Config, IReadOnlyList<SweepAxis> Sweep, string Source)
+{
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>
 /// YAML -> <see cref="RunConfig"/>: parses with YamlDotNet, applies --set overrides to the document, binds every key
-/// by reflection (snake_case keys), and validates. Unknown keys, wrong types and bad values are errors that name
-/// file:line:column, the key path, what was expected, and the closest valid key for a typo.
+/// by reflection (snake_case keys) and the open sections (a method's, an architecture's, a task's options) through
+/// their registrations' declarations, and validates. Unknown keys, wrong types and values out of their declared
+/// range are errors that name file:line:column, the key path, what was expected, and the closest valid key.
 /// </summary>
 public static class ConfigLoader
 {
-    public static readonly string[] Methods = ["standard", "pgd-at", "trades", "mart", "fat", "fgsm-rs", "noilin"];
+    public static IEnumerable<string> Methods => Core.Training.Methods.Registry.Names;
     public static readonly string[] Optimizers = ["sgd", "adam", "adamw"];
     public static readonly string[] Schedules = ["constant", "multistep", "cosine", "onecycle"];
 
@@ -42,13 +50,46 @@ public static class ConfigLoader
         var sweep = ExtractSweep(root, ctx);
         foreach (var s in sets ?? []) ApplySet(root, s, ctx);
         var config = (RunConfig)ctx.Bind(root, typeof(RunConfig), "");
+        ctx.ThrowIfErrors();
+        ResolveOpenSections(config, ctx);
         Validate(config, ctx);
-        return new LoadedConfig(config, sweep, source);
+        ctx.ThrowIfErrors();
+        return new LoadedConfig(config, sweep, source) { Warnings = ctx.Warnings };
     }
 
-    /// <summary>The resolved config as YAML (every key, defaults included), loadable again.</summary>
-    public static string ToYaml(RunConfig config) =>
-        new SerializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build().Serialize(config);
+    /// <summary>The resolved config as YAML (every key, defaults and the options of the method, model and task included), loadable again.</summary>
+    public static string ToYaml(RunConfig config)
+    {
+        var text = new SerializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build().Serialize(config);
+        var stream = new YamlStream();
+        stream.Load(new StringReader(text));
+        var root = (YamlMappingNode)stream.Documents[0].RootNode;
+        void Inject(YamlMappingNode into, OptionValues? values)
+        {
+            if (values == null) return;
+            foreach (var s in values.Declaration.Specs) into.Children[new YamlScalarNode(s.Key)] = ToNode(values.Values[s.Key]);
+        }
+        Inject((YamlMappingNode)root.Children[new YamlScalarNode("task")], config.Task.Options);
+        Inject((YamlMappingNode)root.Children[new YamlScalarNode("model")], config.Model.Options);
+        var train = (YamlMappingNode)root.Children[new YamlScalarNode("train")];
+        foreach (var (name, values) in config.Train.MethodOptions)
+        {
+            if (values.Declaration.Specs.Count == 0) continue;
+            var section = new YamlMappingNode();
+            Inject(section, values);
+            train.Children[new YamlScalarNode(Core.Training.Methods.Registry.Get(name).Section)] = section;
+        }
+        var w = new StringWriter();
+        stream.Save(w, assignAnchors: false);
+        var yaml = w.ToString();
+        return yaml.EndsWith("...\n", StringComparison.Ordinal) ? yaml[..^4] : yaml;
+    }
+
+    private static YamlNode ToNode(object? v) => v switch
+    {
+        IEnumerable<int> list => new YamlSequenceNode(list.Select(i => (YamlNode)new YamlScalarNode(i.ToString(CultureInfo.InvariantCulture)))) { Style = SequenceStyle.Flow },
+        _ => new YamlScalarNode(OptionSpec.Format(v)),
+    };
 
     private static YamlMappingNode Parse(string text, string source)
     {
@@ -71,7 +112,7 @@ public static class ConfigLoader
         var key = new YamlScalarNode("sweep");
         if (!root.Children.TryGetValue(key, out var node)) return [];
         root.Children.Remove(key);
-        if (node is not YamlMappingNode m) throw new ConfigException($"{ctx.Where(node)}: sweep: expected a mapping of key paths to lists of values (train.beta: [1, 3, 6])");
+        if (node is not YamlMappingNode m) throw new ConfigException($"{ctx.Where(node)}: sweep: expected a mapping of key paths to lists of values (train.trades.beta: [1, 3, 6])");
         var axes = new List<SweepAxis>();
         foreach (var (k, v) in m.Children)
         {
@@ -89,7 +130,7 @@ public static class ConfigLoader
     public static void ApplySet(YamlMappingNode root, string assignment, Context ctx)
     {
         var eq = assignment.IndexOf('=');
-        if (eq <= 0) throw new ConfigException($"--set {assignment}: expected key.path=value (e.g. --set train.beta=3)");
+        if (eq <= 0) throw new ConfigException($"--set {assignment}: expected key.path=value (e.g. --set train.trades.beta=3)");
         var path = assignment[..eq].Trim();
         var valueText = assignment[(eq + 1)..];
         YamlNode value;
@@ -106,14 +147,26 @@ public static class ConfigLoader
         ctx.MarkSet(value, assignment);
         var parts = path.Split('.');
         var node = root;
-        var type = typeof(RunConfig);
+        Type? type = typeof(RunConfig);
         for (var i = 0; i < parts.Length; i++)
         {
-            var prop = FindProperty(type, parts[i]);
-            if (prop == null)
-                throw new ConfigException($"--set {assignment}: unknown key '{string.Join('.', parts[..(i + 1)])}'{Suggest(parts[i], type)}");
             var key = new YamlScalarNode(parts[i]);
-            if (i == parts.Length - 1)
+            var last = i == parts.Length - 1;
+            if (type != null)
+            {
+                var prop = FindProperty(type, parts[i]);
+                if (prop == null)
+                {
+                    // Open sections: a method's section under train (train.trades.beta), an architecture's or a task's option.
+                    var isSection = type == typeof(TrainConfig) && !last && Core.Training.Methods.Registry.All.Any(r => r.Section == parts[i]);
+                    var isOption = (type == typeof(ModelConfig) || type == typeof(TaskConfig)) && last;
+                    if (!isSection && !isOption)
+                        throw new ConfigException($"--set {assignment}: unknown key '{string.Join('.', parts[..(i + 1)])}'{Suggest(parts[i], type)}");
+                    type = null;
+                }
+                else type = prop.PropertyType;
+            }
+            if (last)
             {
                 node.Children[key] = value;
                 return;
@@ -125,42 +178,39 @@ public static class ConfigLoader
                 node.Children[key] = childMap;
             }
             node = childMap;
-            type = prop.PropertyType;
         }
     }
 
     internal static PropertyInfo? FindProperty(Type type, string key) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).FirstOrDefault(p => p.CanWrite && SnakeCase(p.Name) == key);
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).FirstOrDefault(p => p.GetSetMethod() != null && SnakeCase(p.Name) == key);
 
     internal static string SnakeCase(string name) => UnderscoredNamingConvention.Instance.Apply(name);
 
-    private static string[] Keys(Type type) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => SnakeCase(p.Name)).ToArray();
+    private static string[] Keys(Type type)
+    {
+        var keys = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetSetMethod() != null && p.GetCustomAttribute<DeprecatedAttribute>() == null).Select(p => SnakeCase(p.Name)).ToList();
+        if (type == typeof(TrainConfig)) keys.AddRange(Core.Training.Methods.Registry.All.Where(r => r.Options.Specs.Count > 0).Select(r => r.Section));
+        return keys.ToArray();
+    }
 
     private static string Suggest(string key, Type type)
     {
         var keys = Keys(type);
-        var best = keys.OrderBy(k => Levenshtein(k, key)).FirstOrDefault();
-        var hint = best != null && Levenshtein(best, key) <= Math.Max(2, key.Length / 3) ? $"; did you mean '{best}'?" : "";
-        return $"{hint} Valid keys here: {string.Join(", ", keys)}";
+        // Deprecated keys still load, so a typo of one is suggested too; they are not listed as valid.
+        var candidates = keys.Concat(type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetCustomAttribute<DeprecatedAttribute>() != null).Select(p => SnakeCase(p.Name)));
+        return $"{Levenshtein.Suggest(key, candidates)} Valid keys here: {string.Join(", ", keys)}";
     }
 
-    internal static int Levenshtein(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-            for (var j = 1; j <= b.Length; j++)
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-        return d[a.Length, b.Length];
-    }
-
-    /// <summary>Binding state: the source name, where each key path was written, and which nodes came from --set.</summary>
+    /// <summary>Binding state: the source name, where each key path was written, which nodes came from --set, errors and warnings.</summary>
     public sealed class Context(string source)
     {
         private readonly Dictionary<YamlNode, string> fromSet = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<string, YamlNode> nodes = [];
+        private readonly List<string> errors = [];
+
+        public List<string> Warnings { get; } = [];
 
         public void MarkSet(YamlNode node, string assignment) => fromSet[node] = assignment;
 
@@ -170,7 +220,26 @@ public static class ConfigLoader
         /// <summary>Where a key path was written (for errors found after binding), or the file when it is a default.</summary>
         public string Where(string path) => nodes.TryGetValue(path, out var n) ? Where(n) : $"{source} (default value)";
 
-        public object Bind(YamlNode node, Type type, string path)
+        public bool WasWritten(string path) => nodes.ContainsKey(path);
+
+        public void Error(string path, string message) => errors.Add($"{Where(path)}: {path}: {message}");
+
+        public void Error(YamlNode node, string path, string message) => errors.Add($"{Where(node)}: {path}: {message}");
+
+        public void Remember(string path, YamlNode node) => nodes[path] = node;
+
+        /// <summary>Errors about <paramref name="path"/> point where <paramref name="writtenAt"/> was written (a deprecated key's new home).</summary>
+        public void Alias(string path, string writtenAt)
+        {
+            if (nodes.TryGetValue(writtenAt, out var n)) nodes.TryAdd(path, n);
+        }
+
+        public void ThrowIfErrors()
+        {
+            if (errors.Count > 0) throw new ConfigException(string.Join("\n", errors.Distinct()));
+        }
+
+        public object Bind(YamlNode node, Type type, string path, PropertyInfo? property = null)
         {
             if (path.Length > 0) nodes[path] = node;
             var underlying = Nullable.GetUnderlyingType(type);
@@ -181,13 +250,17 @@ public static class ConfigLoader
             if (type == typeof(int))
             {
                 var s = Scalar(node, path, "an integer");
-                return int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i
+                var i = int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
                     : throw new ConfigException($"{Where(node)}: {path}: expected an integer, got '{s}'");
+                CheckRange(property, path, node, i, true);
+                return i;
             }
             if (type == typeof(double))
             {
                 var s = Scalar(node, path, "a number");
-                return ParseNumber(s) ?? throw new ConfigException($"{Where(node)}: {path}: expected a number (such as 0.1, 1e-3 or 8/255), got '{s}'");
+                var d = ParseNumber(s) ?? throw new ConfigException($"{Where(node)}: {path}: expected a number (such as 0.1, 1e-3 or 8/255), got '{s}'");
+                CheckRange(property, path, node, d, false);
+                return d;
             }
             if (type == typeof(bool))
             {
@@ -205,7 +278,10 @@ public static class ConfigLoader
                     throw new ConfigException($"{Where(node)}: {path}: expected a list (e.g. [1, 2])");
                 var list = (System.Collections.IList)Activator.CreateInstance(type)!;
                 var item = type.GetGenericArguments()[0];
-                for (var i = 0; i < seq.Children.Count; i++) list.Add(Bind(seq.Children[i], item, $"{path}[{i}]"));
+                for (var i = 0; i < seq.Children.Count; i++) list.Add(Bind(seq.Children[i], item, $"{path}[{i}]", property));
+                if (list is List<int> ints && property?.GetCustomAttribute<RangeAttribute>() is { Sorted: true } r &&
+                    r.Spec(path, true, isList: true).Check(ints) is { } sortedError && sortedError.Contains("order"))
+                    Error(node, path, sortedError);
                 return list;
             }
             if (node is not YamlMappingNode map)
@@ -216,11 +292,30 @@ public static class ConfigLoader
             {
                 var key = (k as YamlScalarNode)?.Value ?? "";
                 var full = path.Length == 0 ? key : path + "." + key;
-                var prop = FindProperty(type, key) ?? throw new ConfigException($"{Where(k)}: {full}: unknown key{Suggest(key, type)}");
                 if (!seen.Add(key)) throw new ConfigException($"{Where(k)}: {full}: duplicate key");
-                prop.SetValue(obj, Bind(v, prop.PropertyType, full));
+                var prop = FindProperty(type, key);
+                if (prop == null)
+                {
+                    if (obj is IOpenSection open && open.Accept(key, v))
+                    {
+                        nodes[full] = v;
+                        if (v is YamlMappingNode section)
+                            foreach (var (sk, sv) in section.Children) nodes[full + "." + ((sk as YamlScalarNode)?.Value ?? "")] = sv;
+                        continue;
+                    }
+                    throw new ConfigException($"{Where(k)}: {full}: unknown key{Suggest(key, type)}");
+                }
+                if (prop.GetCustomAttribute<DeprecatedAttribute>() is { } dep)
+                    Warnings.Add($"{Where(k)}: {full} is deprecated: write {dep.Replacement} (a method's options live under its own key)");
+                prop.SetValue(obj, Bind(v, prop.PropertyType, full, prop));
             }
             return obj;
+        }
+
+        private void CheckRange(PropertyInfo? property, string path, YamlNode node, double value, bool isInt)
+        {
+            if (property?.GetCustomAttribute<RangeAttribute>() is not { } r) return;
+            if (r.Spec(path, isInt).Check(value) is { } message) Error(node, path, message);
         }
 
         private string Scalar(YamlNode node, string path, string expected) =>
@@ -228,78 +323,129 @@ public static class ConfigLoader
     }
 
     /// <summary>A number, or a fraction a/b as papers write budgets (8/255).</summary>
-    public static double? ParseNumber(string s)
+    public static double? ParseNumber(string s) => OptionSpec.ParseNumber(s);
+
+    /// <summary>Binds the written keys of an open section against a registration's declared options; errors carry their place.</summary>
+    private static OptionValues BindOptions(IReadOnlyDictionary<string, YamlNode> given, OptionDeclaration declaration, string path, string owner, Context ctx,
+        IReadOnlyDictionary<string, object?>? fallback = null)
     {
-        s = s.Trim();
-        var slash = s.IndexOf('/');
-        if (slash > 0)
+        var values = new Dictionary<string, object?>();
+        foreach (var (key, node) in given)
         {
-            var a = ParseNumber(s[..slash]);
-            var b = ParseNumber(s[(slash + 1)..]);
-            return a.HasValue && b is { } d && d != 0 ? a / d : null;
+            var full = $"{path}.{key}";
+            var spec = declaration.Find(key);
+            if (spec == null)
+            {
+                var keys = declaration.Keys.ToList();
+                ctx.Error(node, full, keys.Count == 0 ? $"unknown key: {owner} takes no options" : $"unknown key{Levenshtein.Suggest(key, keys)} {owner} takes: {string.Join(", ", keys)}");
+                continue;
+            }
+            try
+            {
+                values[key] = node switch
+                {
+                    YamlScalarNode { Value: null or "" or "null" or "~", Style: ScalarStyle.Plain } when spec.Nullable => null,
+                    YamlScalarNode when spec.Kind == OptionKind.IntList => throw new FormatException("a list"),
+                    YamlScalarNode s => spec.Parse(s.Value ?? ""),
+                    YamlSequenceNode seq when spec.Kind == OptionKind.IntList => spec.Parse("[" + string.Join(",", seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? "x")) + "]"),
+                    _ => throw new FormatException($"expected {spec.Expected}"),
+                };
+            }
+            catch (FormatException)
+            {
+                ctx.Error(node, full, $"expected {spec.Expected}, got '{(node as YamlScalarNode)?.Value ?? node.ToString()}'");
+            }
         }
-        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : null;
+        foreach (var (k, v) in fallback ?? new Dictionary<string, object?>()) values.TryAdd(k, v);
+        var resolved = declaration.Resolve(values, out var errors);
+        foreach (var e in errors) ctx.Error($"{path}.{e.Key}", e.Message);
+        return resolved;
     }
+
+    private static void ResolveOpenSections(RunConfig c, Context ctx)
+    {
+        if (Tasks.Registry.TryGet(c.Task.Name, out var task)) c.Task.Options = BindOptions(c.Task.Given, task.Options, "task", $"task {task.Name}", ctx);
+        else ctx.Error("task.name", $"'{c.Task.Name}' is not one of {string.Join(", ", Tasks.Registry.Names)}{Levenshtein.Suggest(c.Task.Name, Tasks.Registry.Names)}");
+        ModelRegistration? model = null;
+        try { model = ModelFactory.Get(c.Model.Arch); }
+        catch (FormatException e) { ctx.Error("model.arch", e.Message.Replace($"unknown architecture '{c.Model.Arch}'", $"'{c.Model.Arch}' is not a known architecture") + " (and wrnDEPTH-WIDTH)"); }
+        if (model != null) c.Model.Options = BindOptions(c.Model.Given, model.Options, "model", $"architecture {model.Name}", ctx);
+
+        // Every method section is checked and resolved, used or not.
+        var t = c.Train;
+        var former = new Dictionary<string, object?> { ["beta"] = t.Beta, ["fgsm_alpha"] = t.FgsmAlpha };
+        foreach (var r in Core.Training.Methods.Registry.All)
+        {
+            var given = t.Sections.TryGetValue(r.Section, out var m)
+                ? m.Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value ?? "", kv => kv.Value) : [];
+            var fallback = r.FormerKeys.Where(f => former.GetValueOrDefault(f.Key) != null).ToDictionary(f => f.Value, f => former[f.Key]);
+            foreach (var (old, option) in r.FormerKeys) ctx.Alias($"train.{r.Section}.{option}", $"train.{old}");
+            var values = BindOptions(given, r.Options, $"train.{r.Section}", $"method {r.Name}", ctx, fallback);
+            // Every method's options are kept, defaults included, so `config show` and a run's config.yaml list them all.
+            t.MethodOptions[r.Name] = values;
+        }
+    }
+
+    private static readonly Regex RunName = new("^[A-Za-z0-9][A-Za-z0-9._+-]*$");
 
     private static void Validate(RunConfig c, Context ctx)
     {
-        var errors = new List<string>();
         void Check(bool ok, string path, string message)
         {
-            if (!ok) errors.Add($"{ctx.Where(path)}: {path}: {message}");
+            if (!ok) ctx.Error(path, message);
         }
         void OneOf(string value, string path, IEnumerable<string> allowed)
         {
             var list = allowed.ToList();
             if (list.Contains(value)) return;
-            var best = list.OrderBy(a => Levenshtein(a, value)).First();
-            errors.Add($"{ctx.Where(path)}: {path}: '{value}' is not one of {string.Join(", ", list)}" +
-                       (Levenshtein(best, value) <= 3 ? $"; did you mean '{best}'?" : ""));
+            var best = list.OrderBy(a => Core.Registry.Levenshtein.Distance(a, value)).First();
+            ctx.Error(path, $"'{value}' is not one of {string.Join(", ", list)}" + (Core.Registry.Levenshtein.Distance(best, value) <= 3 ? $"; did you mean '{best}'?" : ""));
         }
-        OneOf(c.Data.Name, "data.name", DatasetCatalog.All.Select(d => d.Name));
-        if (!System.Text.RegularExpressions.Regex.IsMatch(c.Model.Arch, @"^wrn\d+-\d+$")) OneOf(c.Model.Arch, "model.arch", ModelFactory.Names);
+        Check(RunName.IsMatch(c.Name) && !c.Name.Contains(".."), "name",
+            $"'{c.Name}' is not a folder name: use letters, digits, '.', '_', '-' and '+' (it becomes runs/<name>/), not a path");
+        OneOf(c.Data.Name, "data.name", DatasetCatalog.Registry.Names);
         OneOf(c.Model.Normalize, "model.normalize", ["auto", "none"]);
         OneOf(c.Train.Method, "train.method", Methods);
         OneOf(c.Train.Optimizer.Name, "train.optimizer.name", Optimizers);
         OneOf(c.Train.Schedule.Name, "train.schedule.name", Schedules);
-        OneOf(c.Train.Noilin.Base, "train.noilin.base", ["pgd-at", "trades"]);
-        OneOf(c.Train.Noilin.Noise, "train.noilin.noise", ["symmetric", "pairflip"]);
         OneOf(c.Attack.Norm, "attack.norm", ["linf", "l2"]);
         OneOf(c.Attack.RandomStart, "attack.random_start", ["uniform", "normal", "none"]);
-        Check(c.Train.Epochs >= 1, "train.epochs", "must be at least 1");
-        Check(c.Train.BatchSize >= 1, "train.batch_size", "must be at least 1");
-        Check(c.Eval.BatchSize >= 1, "eval.batch_size", "must be at least 1");
-        Check(c.Train.Optimizer.Lr > 0, "train.optimizer.lr", "must be > 0");
-        Check(c.Train.Optimizer.WeightDecay >= 0, "train.optimizer.weight_decay", "must be >= 0");
-        Check(c.Attack.Eps >= 0, "attack.eps", "must be >= 0 (pixel units: 8/255 for CIFAR)");
-        Check(c.Attack.Eps <= 1, "attack.eps", "must be <= 1: pixels are in [0, 1], so eps is in pixel units (8/255, not 8)");
-        Check(c.Attack.Step > 0, "attack.step", "must be > 0");
-        Check(c.Attack.Steps >= 1, "attack.steps", "must be at least 1");
-        Check(c.Data.ValSize >= 0, "data.val_size", "must be >= 0");
-        Check(c.Data.TrainSubset >= 0, "data.train_subset", "must be >= 0");
-        Check(c.Data.TestSubset >= 0, "data.test_subset", "must be >= 0");
-        Check(c.Data.CropPadding >= 0, "data.crop_padding", "must be >= 0");
-        Check(c.Train.Schedule.PeakFraction is > 0 and < 1, "train.schedule.peak_fraction", "must be in (0, 1)");
-        Check(c.Train.Noilin.NMin >= 0 && c.Train.Noilin.NMin <= c.Train.Noilin.NMax, "train.noilin.n_min", "must be in [0, n_max]");
-        Check(c.Train.Noilin.NMax <= 1, "train.noilin.n_max", "must be <= 1");
-        Check(c.Train.Noilin.Tau >= 1, "train.noilin.tau", "must be at least 1");
-        Check(c.Threads >= 0, "threads", "must be >= 0 (0: every core)");
+        if (Core.Training.Methods.Registry.TryGet(c.Train.Method, out var method) && !method.Tasks.Contains(c.Task.Name))
+            ctx.Error("train.method", $"{method.Name} does not train the {c.Task.Name} task; methods that do: " +
+                                      string.Join(", ", Core.Training.Methods.Registry.All.Where(r => r.Tasks.Contains(c.Task.Name)).Select(r => r.Name)));
+        if (c.Model.Options != null && ModelFactory.Get(c.Model.Arch) is var model && !model.Tasks.Contains(c.Task.Name))
+            ctx.Error("model.arch", $"{c.Model.Arch} is not a model for the {c.Task.Name} task; those that are: " +
+                                    string.Join(", ", ModelFactory.Registry.All.Where(r => r.Tasks.Contains(c.Task.Name)).Select(r => r.Name)));
+        if (DatasetCatalog.Registry.TryGet(c.Data.Name, out var data) && c.Data.Path == null && data.TrainCount is { } n)
+            Check(c.Data.ValSize < n, "data.val_size", $"must be smaller than the {n} training images of {data.Name}, got {c.Data.ValSize}");
+        // A milestone at or past the last epoch is legal (a sweep may shorten a run) but never applies: a warning.
+        var late = c.Train.Schedule.Milestones.Where(m => m >= c.Train.Epochs).ToList();
+        if (c.Train.Schedule.Name == "multistep" && late.Count > 0)
+            ctx.Warnings.Add($"{ctx.Where("train.schedule.milestones")}: train.schedule.milestones {string.Join(", ", late)} >= train.epochs ({c.Train.Epochs}) never apply");
         Check(c.Train.Method != "noilin" || c.Data.ValSize > 0, "data.val_size", "NoiLIn's schedule needs a validation set: set data.val_size > 0");
+        Check(c.Train.Ema.Decay == 0 || c.Train.Ema.Decay >= 0.5, "train.ema.decay", $"an EMA decay below 0.5 averages almost nothing; use 0 (off) or e.g. 0.999, got {c.Train.Ema.Decay}");
+        foreach (var (g, i) in c.Train.ParamGroups.Select((g, i) => (g, i)))
+            Check(g.Prefix.Length > 0, $"train.param_groups[{i}].prefix", "must name the start of parameter names (e.g. fc. or experts.0.)");
         try { RobustCli.Torch.Device.Parse(c.Device == "auto" ? "cpu" : c.Device); }
-        catch (FormatException e) { errors.Add($"{ctx.Where("device")}: device: {e.Message} (or auto)"); }
+        catch (FormatException e) { ctx.Error("device", $"{e.Message} (or auto)"); }
+        if (!Tasks.Registry.TryGet(c.Task.Name, out var taskReg) || c.Task.Options == null) return;
+        var task = taskReg.Create(new TaskBuild(c.Task.Options));
+        var taskLoss = task is ClassificationTask ? null : task.AttackLoss;
         foreach (var (path, spec) in new[] { ("eval.val_attack", c.Eval.ValAttack), ("eval.test_attack", c.Eval.TestAttack) })
         {
-            try { AttackPresets.Create(spec, c.Attack.Eps); }
-            catch (FormatException e) { errors.Add($"{ctx.Where(path)}: {path}: {e.Message}"); }
+            try { AttackPresets.Create(spec, c.Attack.Eps, taskLoss); }
+            catch (FormatException e) { ctx.Error(path, e.Message); }
         }
         // The final evaluation also takes AutoAttack (autoattack, autoattack:version=plus...).
         foreach (var (spec, i) in c.Eval.Final.Select((a, i) => (a, i)))
         {
             var path = $"eval.final[{i}]";
-            try { AttackSuites.Parse(spec, c.Attack.Eps, 10, new SuiteDefaults(AttackSuites.IsAutoAttack(spec) && c.Attack.Norm == "l2" ? Norm.L2 : Norm.Linf)); }
-            catch (Exception e) when (e is FormatException or ArgumentException) { errors.Add($"{ctx.Where(path)}: {path}: {e.Message}"); }
+            try
+            {
+                if (taskLoss != null) AttackPresets.Create(spec, c.Attack.Eps, taskLoss);
+                else AttackSuites.Parse(spec, c.Attack.Eps, 10, new SuiteDefaults(AttackSuites.IsAutoAttack(spec) && c.Attack.Norm == "l2" ? Norm.L2 : Norm.Linf));
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException) { ctx.Error(path, e.Message); }
         }
-        Check(c.Eval.AutoattackN >= 0, "eval.autoattack_n", "must be >= 0 (0: the whole test set)");
-        if (errors.Count > 0) throw new ConfigException(string.Join("\n", errors));
     }
 }

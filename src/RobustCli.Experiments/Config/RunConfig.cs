@@ -1,7 +1,43 @@
+using RobustCli.Core.Registry;
+using YamlDotNet.RepresentationModel;
+using YamlDotNet.Serialization;
+
 namespace RobustCli.Experiments.Config;
 
-// The typed form of a YAML config. Keys are the snake_case of these property names (train.batch_size);
-// every default here is what `robust config show` prints. Numbers accept fractions such as 8/255.
+// The typed form of a YAML config. Keys are the snake_case of these property names (train.batch_size); every default
+// here is what `robust config show` prints. Numbers accept fractions such as 8/255. The options of a method, an
+// architecture and a task are not typed here: their registrations declare them (keys, defaults, ranges), and the
+// loader binds them into the open sections below.
+
+/// <summary>An allowed range for a number (or each entry of a list), checked where the value was written.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class RangeAttribute(double min = double.NegativeInfinity, double max = double.PositiveInfinity) : Attribute
+{
+    public bool MinExclusive { get; init; }
+    public bool MaxExclusive { get; init; }
+    public bool Sorted { get; init; }
+    public string? Hint { get; init; }
+
+    public OptionSpec Spec(string key, bool isInt, bool isList = false) => new(key, isList ? OptionKind.IntList : isInt ? OptionKind.Int : OptionKind.Double, null, "")
+    {
+        Min = double.IsFinite(min) ? min : null, Max = double.IsFinite(max) ? max : null, MinExclusive = MinExclusive, MaxExclusive = MaxExclusive,
+        Sorted = Sorted, Hint = Hint, Nullable = true,
+    };
+}
+
+/// <summary>A key kept only so old configs load: it warns and names the key that replaced it.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class DeprecatedAttribute(string replacement) : Attribute
+{
+    public string Replacement { get; } = replacement;
+}
+
+/// <summary>A section some of whose keys belong to a registration (a method's, an architecture's, a task's options).</summary>
+public interface IOpenSection
+{
+    /// <summary>Keeps a key this type does not declare; false leaves it an unknown key.</summary>
+    bool Accept(string key, YamlNode value);
+}
 
 public sealed class RunConfig
 {
@@ -11,13 +47,23 @@ public sealed class RunConfig
     /// <summary>auto (cuda:0 when available, else cpu), cpu, cuda, cuda:N.</summary>
     public string Device { get; set; } = "auto";
     /// <summary>CPU threads; 0 means every core.</summary>
-    public int Threads { get; set; }
+    [Range(0)] public int Threads { get; set; }
+    public TaskConfig Task { get; set; } = new();
     public DataConfig Data { get; set; } = new();
     public ModelConfig Model { get; set; } = new();
     public TrainConfig Train { get; set; } = new();
     public AttackConfig Attack { get; set; } = new();
     public EvalConfig Eval { get; set; } = new();
     public CheckpointConfig Checkpoint { get; set; } = new();
+}
+
+/// <summary>What is learned: classification (default) or denoising, with the task's options (task.sigma).</summary>
+public sealed class TaskConfig : IOpenSection
+{
+    public string Name { get; set; } = "classification";
+    [YamlIgnore] public Dictionary<string, YamlNode> Given { get; } = [];
+    [YamlIgnore] public OptionValues? Options { get; internal set; }
+    public bool Accept(string key, YamlNode value) { Given[key] = value; return true; }
 }
 
 public sealed class DataConfig
@@ -27,56 +73,73 @@ public sealed class DataConfig
     /// <summary>A folder holding the dataset's files, searched first.</summary>
     public string? Path { get; set; }
     /// <summary>Images held out of the training set for validation (class-balanced, chosen with val_seed).</summary>
-    public int ValSize { get; set; } = 1000;
+    [Range(0)] public int ValSize { get; set; } = 1000;
     public int ValSeed { get; set; }
     /// <summary>Train on the first N remaining training images (0: all).</summary>
-    public int TrainSubset { get; set; }
+    [Range(0)] public int TrainSubset { get; set; }
     /// <summary>Evaluate on the first N test images (0: all).</summary>
-    public int TestSubset { get; set; }
-    public int CropPadding { get; set; }
+    [Range(0)] public int TestSubset { get; set; }
+    [Range(0)] public int CropPadding { get; set; }
     public bool Flip { get; set; }
 }
 
-public sealed class ModelConfig
+/// <summary>The architecture and its declared options (model.depth and model.width for wrn).</summary>
+public sealed class ModelConfig : IOpenSection
 {
-    /// <summary>smallcnn, preact18, resnet18, wrn.</summary>
+    /// <summary>smallcnn, preact18, resnet18, wrn, wrnD-W, tiny-denoiser.</summary>
     public string Arch { get; set; } = "preact18";
     /// <summary>auto (the dataset's channel mean and std, inside the model) or none.</summary>
     public string Normalize { get; set; } = "auto";
-    /// <summary>WideResNet depth and width.</summary>
-    public int Depth { get; set; } = 34;
-    public int Width { get; set; } = 10;
-    public double DropRate { get; set; }
+    [YamlIgnore] public Dictionary<string, YamlNode> Given { get; } = [];
+    [YamlIgnore] public OptionValues? Options { get; internal set; }
+    public bool Accept(string key, YamlNode value) { Given[key] = value; return true; }
 }
 
-public sealed class TrainConfig
+public sealed class TrainConfig : IOpenSection
 {
-    /// <summary>standard, pgd-at, trades, mart, fat, fgsm-rs, noilin.</summary>
+    /// <summary>A registered method: standard, pgd-at, trades, mart, fat, fgsm-rs, noilin.</summary>
     public string Method { get; set; } = "pgd-at";
-    public int Epochs { get; set; } = 10;
-    public int BatchSize { get; set; } = 128;
-    /// <summary>TRADES' and MART's beta.</summary>
-    public double Beta { get; set; } = 6.0;
+    [Range(1)] public int Epochs { get; set; } = 10;
+    [Range(1)] public int BatchSize { get; set; } = 128;
     /// <summary>Ramp the training attack's eps (and step) linearly over the first N epochs.</summary>
-    public int EpsWarmupEpochs { get; set; }
-    /// <summary>FGSM-RS step (default 1.25 eps).</summary>
-    public double? FgsmAlpha { get; set; }
+    [Range(0)] public int EpsWarmupEpochs { get; set; }
+    /// <summary>Clip the global 2-norm of the gradients to this before each step (0: off), as clip_grad_norm_.</summary>
+    [Range(0)] public double GradClip { get; set; }
+    /// <summary>Spend an eval-mode forward per batch on train_clean_acc (PGD-AT, FAT, FGSM-RS); false for throughput figures.</summary>
+    public bool LogCleanAccuracy { get; set; } = true;
     public OptimizerConfig Optimizer { get; set; } = new();
     public ScheduleConfig Schedule { get; set; } = new();
-    public FatConfig Fat { get; set; } = new();
-    public NoiLinConfig Noilin { get; set; } = new();
+    public EmaConfig Ema { get; set; } = new();
+    /// <summary>Learning-rate multipliers for parameters by name prefix (heads, sub-models).</summary>
+    public List<ParamGroupConfig> ParamGroups { get; set; } = [];
+    /// <summary>Deprecated: TRADES' and MART's beta now live at train.trades.beta and train.mart.beta.</summary>
+    [YamlIgnore, Deprecated("train.trades.beta (or train.mart.beta)")] public double? Beta { get; set; }
+    /// <summary>Deprecated: now train.fgsm_rs.alpha.</summary>
+    [YamlIgnore, Deprecated("train.fgsm_rs.alpha")] public double? FgsmAlpha { get; set; }
+
+    /// <summary>Each method's section as written (train.trades: {beta: 3}), by section name.</summary>
+    [YamlIgnore] public Dictionary<string, YamlMappingNode> Sections { get; } = [];
+    /// <summary>The resolved options of every method the run uses (the method and its base), by method name.</summary>
+    [YamlIgnore] public Dictionary<string, OptionValues> MethodOptions { get; } = [];
+
+    public bool Accept(string key, YamlNode value)
+    {
+        if (value is not YamlMappingNode m || !Core.Training.Methods.Registry.All.Any(r => r.Section == key)) return false;
+        Sections[key] = m;
+        return true;
+    }
 }
 
 public sealed class OptimizerConfig
 {
     /// <summary>sgd, adam, adamw.</summary>
     public string Name { get; set; } = "sgd";
-    public double Lr { get; set; } = 0.1;
-    public double Momentum { get; set; } = 0.9;
-    public double WeightDecay { get; set; } = 5e-4;
+    [Range(0, MinExclusive = true)] public double Lr { get; set; } = 0.1;
+    [Range(0, 1)] public double Momentum { get; set; } = 0.9;
+    [Range(0)] public double WeightDecay { get; set; } = 5e-4;
     public bool Nesterov { get; set; }
-    public double Beta1 { get; set; } = 0.9;
-    public double Beta2 { get; set; } = 0.999;
+    [Range(0, 1, MaxExclusive = true)] public double Beta1 { get; set; } = 0.9;
+    [Range(0, 1, MaxExclusive = true)] public double Beta2 { get; set; } = 0.999;
 }
 
 public sealed class ScheduleConfig
@@ -84,44 +147,38 @@ public sealed class ScheduleConfig
     /// <summary>constant, multistep, cosine, onecycle (piecewise linear 0 -> lr -> 0, peak at peak_fraction).</summary>
     public string Name { get; set; } = "multistep";
     /// <summary>multistep: the 0-based epochs from which lr *= gamma once more (torch MultiStepLR stepped once per epoch).</summary>
-    public List<int> Milestones { get; set; } = [];
-    public double Gamma { get; set; } = 0.1;
-    public double MinLr { get; set; }
-    public double PeakFraction { get; set; } = 0.4;
-    public double WarmupEpochs { get; set; }
+    [Range(0, Sorted = true)] public List<int> Milestones { get; set; } = [];
+    [Range(0, MinExclusive = true)] public double Gamma { get; set; } = 0.1;
+    [Range(0)] public double MinLr { get; set; }
+    [Range(0, 1, MinExclusive = true, MaxExclusive = true)] public double PeakFraction { get; set; } = 0.4;
+    [Range(0)] public double WarmupEpochs { get; set; }
     /// <summary>Update the lr every step (fractional epochs) rather than once per epoch.</summary>
     public bool PerStep { get; set; }
 }
 
-public sealed class FatConfig
+/// <summary>An exponential moving average of the weights, evaluated and checkpointed (checkpoints/ema.pt).</summary>
+public sealed class EmaConfig
 {
-    public int TauInit { get; set; }
-    /// <summary>1-based epochs after which tau grows by one.</summary>
-    public List<int> TauMilestones { get; set; } = [];
-    public double Omega { get; set; } = 0.001;
+    /// <summary>0: off; typical 0.999 (ema = decay * ema + (1 - decay) * weights after every step).</summary>
+    [Range(0, 1, MaxExclusive = true)] public double Decay { get; set; }
+    /// <summary>Use min(decay, (1 + t) / (10 + t)) at update t, so early averages follow the weights.</summary>
+    public bool Warmup { get; set; }
 }
 
-public sealed class NoiLinConfig
+/// <summary>Parameters whose names start with prefix get lr * lr_scale.</summary>
+public sealed class ParamGroupConfig
 {
-    /// <summary>pgd-at or trades.</summary>
-    public string Base { get; set; } = "pgd-at";
-    /// <summary>symmetric or pairflip.</summary>
-    public string Noise { get; set; } = "symmetric";
-    public double NMin { get; set; } = 0.05;
-    public double NMax { get; set; } = 0.6;
-    public int Tau { get; set; } = 10;
-    public double Gamma { get; set; } = 0.05;
-    /// <summary>The rate stays at most n_max / 2 while the 0-based epoch is at most this.</summary>
-    public int HalfCapUntilEpoch { get; set; } = 90;
+    public string Prefix { get; set; } = "";
+    [Range(0)] public double LrScale { get; set; } = 1;
 }
 
 public sealed class AttackConfig
 {
     /// <summary>The training attack: linf or l2.</summary>
     public string Norm { get; set; } = "linf";
-    public double Eps { get; set; } = 8.0 / 255;
-    public double Step { get; set; } = 2.0 / 255;
-    public int Steps { get; set; } = 10;
+    [Range(0, 1, Hint = "pixel units: pixels are in [0, 1], so 8/255, not 8")] public double Eps { get; set; } = 8.0 / 255;
+    [Range(0, MinExclusive = true)] public double Step { get; set; } = 2.0 / 255;
+    [Range(1)] public int Steps { get; set; } = 10;
     /// <summary>uniform, normal (x + 0.001 N(0,1)) or none.</summary>
     public string RandomStart { get; set; } = "uniform";
 }
@@ -133,7 +190,7 @@ public sealed class EvalConfig
     /// <summary>Attack for test robust accuracy in metrics.csv.</summary>
     public string TestAttack { get; set; } = "pgd20";
     /// <summary>Evaluate on the test set every N epochs (0: never during training; the final evaluation covers the last model).</summary>
-    public int TestEvery { get; set; }
+    [Range(0)] public int TestEvery { get; set; }
     /// <summary>
     /// Attacks for the final evaluation of the last checkpoint, written to final_eval.csv: presets, and
     /// autoattack (AutoAttack standard; autoattack:version=plus, :norm=l2...), which runs on the first autoattack_n
@@ -141,8 +198,8 @@ public sealed class EvalConfig
     /// </summary>
     public List<string> Final { get; set; } = ["pgd20", "cw20"];
     /// <summary>Test points (the first ones, a fixed subset) for AutoAttack in the final evaluation; 0: all.</summary>
-    public int AutoattackN { get; set; } = 1000;
-    public int BatchSize { get; set; } = 256;
+    [Range(0)] public int AutoattackN { get; set; } = 1000;
+    [Range(1)] public int BatchSize { get; set; } = 256;
 }
 
 public sealed class CheckpointConfig

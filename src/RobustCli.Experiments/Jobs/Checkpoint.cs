@@ -9,7 +9,7 @@ namespace RobustCli.Experiments.Jobs;
 
 /// <summary>
 /// A training checkpoint in torch.save's format: {"model": state_dict, "optimizer": torch.optim layout, "epoch",
-/// "method": method state, "rng_cpu": the CPU generator's state, "best_*"}. PyTorch reads the weights with
+/// "method": method state, "rng_cpu": the CPU generator's state, "best_*", and with train.ema "ema": the averaged weights}. PyTorch reads the weights with
 /// torch.load(path)["model"]; everything needed to resume exactly is in it. Written atomically.
 /// </summary>
 public static class Checkpoint
@@ -18,7 +18,8 @@ public static class Checkpoint
 
     public sealed record Resumed(int EpochsDone, double? BestValRobust, int? BestEpoch);
 
-    public static void Save(string path, Module model, Optimizer optimizer, ITrainingMethod method, int epochsDone, double? bestValRobust, int? bestEpoch)
+    public static void Save(string path, Module model, Optimizer optimizer, ITrainingMethod method, int epochsDone, double? bestValRobust, int? bestEpoch,
+        WeightAverage? average = null)
     {
         using var scope = DisposeScope.Open();
         using var gen = Generator.Default(Device.CPU);
@@ -33,11 +34,16 @@ public static class Checkpoint
             ["best_val_robust_acc"] = bestValRobust,
             ["best_epoch"] = bestEpoch.HasValue ? (long)bestEpoch.Value : null,
         };
+        if (average != null)
+        {
+            root["ema"] = average.Model.StateDict();
+            root["ema_updates"] = average.Updates;
+        }
         try { TorchArchive.Save(path, root); }
         finally { Weights.DisposeTensors(root["optimizer"]); }
     }
 
-    public static Resumed Load(string path, Module model, Optimizer optimizer, ITrainingMethod method)
+    public static Resumed Load(string path, Module model, Optimizer optimizer, ITrainingMethod method, WeightAverage? average = null)
     {
         var root = TorchArchive.Load(path) as IDictionary<object, object?>
                    ?? throw new FormatException($"{path}: not a RobustCli checkpoint");
@@ -51,6 +57,13 @@ public static class Checkpoint
             var state = ((IDictionary<object, object?>)root["method"]!).ToDictionary(kv => (string)kv.Key, kv => kv.Value);
             method.LoadState(state);
             using (var gen = Generator.Default(Device.CPU)) gen.SetState((Tensor)root["rng_cpu"]!);
+            if (average != null)
+            {
+                if (!root.TryGetValue("ema", out var emaObj) || emaObj is not IDictionary<object, object?> ema)
+                    throw new FormatException($"{path}: the run keeps an EMA of the weights (train.ema) but the checkpoint has none");
+                average.Model.LoadStateDict(ema.ToDictionary(kv => (string)kv.Key, kv => (Tensor)kv.Value!));
+                average.Updates = Convert.ToInt64(root["ema_updates"], CultureInfo.InvariantCulture);
+            }
             var epoch = Convert.ToInt32(root["epoch"], CultureInfo.InvariantCulture);
             double? best = root.TryGetValue("best_val_robust_acc", out var b) && b != null ? Convert.ToDouble(b, CultureInfo.InvariantCulture) : null;
             int? bestEpoch = root.TryGetValue("best_epoch", out var be) && be != null ? Convert.ToInt32(be, CultureInfo.InvariantCulture) : null;
@@ -60,5 +73,34 @@ public static class Checkpoint
         {
             Weights.DisposeTensors(root);
         }
+    }
+
+    /// <summary>
+    /// The weights an evaluation of a file should measure: a RobustCli checkpoint of a run with train.ema gives its
+    /// averaged weights ("ema"), which validation chose best.pt by; anything else goes through the generic loader.
+    /// </summary>
+    public static StateDict EvaluatedWeights(string path, out bool ema)
+    {
+        ema = false;
+        if (!path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || !File.Exists(path)) return Weights.Load(path);
+        object? root;
+        try { root = TorchArchive.Load(path); }
+        catch (Exception e) when (e is FormatException or InvalidDataException) { return Weights.Load(path); }
+        try
+        {
+            if (root is IDictionary<object, object?> d && d.TryGetValue("format", out var f) && f as string == Format &&
+                d.TryGetValue("ema", out var e) && e is IDictionary<object, object?> averaged)
+            {
+                ema = true;
+                var sd = new StateDict();
+                foreach (var (k, v) in averaged) sd.Add((string)k, ((Tensor)v!).Detach().DetachFromScope());
+                return sd;
+            }
+        }
+        finally
+        {
+            Weights.DisposeTensors(root);
+        }
+        return Weights.Load(path);
     }
 }

@@ -1,6 +1,9 @@
 using RobustCli.Core.Attacks;
 using RobustCli.Core.Data;
 using RobustCli.Core.Models;
+using RobustCli.Core.Registry;
+using RobustCli.Core.Tasks;
+using RobustCli.Torch.nn;
 using RobustCli.Core.Training;
 using RobustCli.Experiments.Config;
 using RobustCli.Torch;
@@ -21,6 +24,8 @@ public static class ComponentFactory
         if (c.TestSubset > 0) test = test.Take(c.TestSubset);
         if (!needTrain) return new RunData(test.Take(0), test.Take(0), test, spec);
         var full = DatasetCatalog.Load(c.Name, train: true, c.Path, repoRoot);
+        if (c.ValSize >= full.Count)
+            throw new ConfigException($"data.val_size: {c.ValSize} must be smaller than the {full.Count} training images of {full.Name}; lower data.val_size");
         var (train, val) = full.SplitValidation(c.ValSize, c.ValSeed);
         if (c.TrainSubset > 0) train = train.Take(c.TrainSubset);
         return new RunData(train, val, test, spec);
@@ -29,16 +34,36 @@ public static class ComponentFactory
     public static Normalization? Normalization(ModelConfig m, DatasetSpec data) =>
         m.Normalize == "none" ? null : new Normalization(data.Mean, data.Std);
 
-    public static Classifier Model(ModelConfig m, DatasetSpec data) =>
-        ModelFactory.Create(new ModelSpec(m.Arch, data.NumClasses, data.Channels, Normalization(m, data), m.Depth, m.Width, m.DropRate));
+    /// <summary>The run's architecture with its declared options (model.depth ...), for the data it sees.</summary>
+    public static Module Model(ModelConfig m, DatasetSpec data) =>
+        ModelFactory.Create(m.Arch, m.Options ?? ModelFactory.Get(m.Arch).Options.Defaults, data.NumClasses, data.Channels, Normalization(m, data));
 
-    public static Optimizer Optimizer(OptimizerConfig o, IEnumerable<Tensor> parameters) => o.Name switch
+    public static ITask Task(TaskConfig t) =>
+        Tasks.Registry.Get(t.Name).Create(new TaskBuild(t.Options ?? Tasks.Registry.Get(t.Name).Options.Defaults));
+
+    /// <summary>The optimizer over the model's parameters, with train.param_groups' learning-rate multipliers by name prefix.</summary>
+    public static Optimizer Optimizer(TrainConfig t, Module model)
     {
-        "sgd" => new SGD(parameters, o.Lr, o.Momentum, 0, o.WeightDecay, o.Nesterov),
-        "adam" => new Adam(parameters, o.Lr, o.Beta1, o.Beta2, 1e-8, o.WeightDecay),
-        "adamw" => new AdamW(parameters, o.Lr, o.Beta1, o.Beta2, 1e-8, o.WeightDecay),
-        _ => throw new ConfigException($"train.optimizer.name: unknown optimizer '{o.Name}'"),
-    };
+        var o = t.Optimizer;
+        var named = model.NamedParameters().ToList();
+        var parameters = named.Select(p => p.Parameter).ToList();
+        Optimizer opt = o.Name switch
+        {
+            "sgd" => new SGD(parameters, o.Lr, o.Momentum, 0, o.WeightDecay, o.Nesterov),
+            "adam" => new Adam(parameters, o.Lr, o.Beta1, o.Beta2, 1e-8, o.WeightDecay),
+            "adamw" => new AdamW(parameters, o.Lr, o.Beta1, o.Beta2, 1e-8, o.WeightDecay),
+            _ => throw new ConfigException($"train.optimizer.name: unknown optimizer '{o.Name}'"),
+        };
+        if (t.ParamGroups.Count > 0)
+        {
+            // The first group whose prefix matches a parameter's name decides its multiplier; the rest keep 1.
+            var scales = named.Select(p => t.ParamGroups.FirstOrDefault(g => p.Name.StartsWith(g.Prefix, StringComparison.Ordinal))?.LrScale ?? 1.0).ToArray();
+            foreach (var g in t.ParamGroups.Where(g => !named.Any(p => p.Name.StartsWith(g.Prefix, StringComparison.Ordinal))))
+                throw new ConfigException($"train.param_groups: no parameter name starts with '{g.Prefix}'; names look like {string.Join(", ", named.Take(4).Select(p => p.Name))}");
+            opt.SetLearningRateScales(scales);
+        }
+        return opt;
+    }
 
     public static LrSchedule Schedule(TrainConfig t)
     {
@@ -62,31 +87,18 @@ public static class ComponentFactory
         a.Norm == "l2" ? Norm.L2 : Norm.Linf, a.Eps, a.Step, a.Steps,
         a.RandomStart switch { "normal" => RandomStart.Normal, "none" => RandomStart.None, _ => RandomStart.Uniform });
 
+    /// <summary>The run's method from the registry, each method built with its own section's options.</summary>
     public static ITrainingMethod Method(RunConfig c, int seed)
     {
-        var t = c.Train;
         var attack = TrainingAttack(c.Attack);
-        ITrainingMethod Base(string name) => name switch
-        {
-            "standard" => new StandardTraining(),
-            "pgd-at" => new PgdAdversarialTraining(attack, t.EpsWarmupEpochs),
-            "trades" => new TradesTraining(attack, t.Beta, t.EpsWarmupEpochs),
-            "mart" => new MartTraining(attack, t.Beta, t.EpsWarmupEpochs),
-            "fat" => new FriendlyAdversarialTraining(attack, t.Fat.TauInit, t.Fat.TauMilestones, t.Fat.Omega, t.EpsWarmupEpochs),
-            "fgsm-rs" => new FgsmRsTraining(c.Attack.Eps, t.FgsmAlpha, t.EpsWarmupEpochs),
-            _ => throw new ConfigException($"train.method: unknown method '{name}'"),
-        };
-        if (t.Method != "noilin") return Base(t.Method);
-        var n = t.Noilin;
-        return new NoiLinTraining(Base(n.Base), n.Noise == "pairflip" ? LabelNoise.PairFlip : LabelNoise.Symmetric,
-            n.NMin, n.NMax, n.Tau, n.Gamma, n.HalfCapUntilEpoch, seed);
+        OptionValues OptionsOf(string name) =>
+            c.Train.MethodOptions.TryGetValue(name, out var v) ? v : Methods.Registry.Get(name).Options.Defaults;
+        ITrainingMethod Build(string name) =>
+            Methods.Registry.Get(name).Create(new MethodBuild(OptionsOf(name), attack, c.Train.EpsWarmupEpochs, seed, Build));
+        return Build(c.Train.Method);
     }
 
-    /// <summary>The extra metrics.csv columns a method writes (known before the first epoch, for the header).</summary>
-    public static IReadOnlyList<string> MethodColumns(RunConfig c) => c.Train.Method switch
-    {
-        "noilin" => c.Train.Noilin.Base == "fat" ? ["noise_rate", "tau"] : ["noise_rate"],
-        "fat" => ["tau"],
-        _ => [],
-    };
+    /// <summary>The extra metrics.csv columns a method writes, from its registration (known before the first epoch, for the header).</summary>
+    public static IReadOnlyList<string> MethodColumns(RunConfig c) =>
+        Methods.Columns(c.Train.Method, name => c.Train.MethodOptions.TryGetValue(name, out var v) ? v : Methods.Registry.Get(name).Options.Defaults);
 }

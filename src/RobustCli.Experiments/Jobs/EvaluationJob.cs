@@ -3,6 +3,7 @@ using RobustCli.Core.Attacks;
 using RobustCli.Core.Data;
 using RobustCli.Core.Evaluation;
 using RobustCli.Core.Models;
+using RobustCli.Core.Registry;
 using RobustCli.Experiments.Config;
 using RobustCli.Experiments.Runs;
 using RobustCli.Torch;
@@ -39,6 +40,8 @@ public static class EvaluationJob
 {
     public static EvaluationReport Run(EvaluationRequest req, string? repoRoot)
     {
+        // Flags are checked before any file is read, so a typo is reported as such.
+        var defaults = SuiteDefaults(req.Norm, req.Version, req.Components, req.Seed);
         var (file, config) = Locate(req.Checkpoint);
         var dataset = req.Dataset ?? config?.Data.Name
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the data with --dataset");
@@ -47,7 +50,6 @@ public static class EvaluationJob
         var eps = req.Eps ?? config?.Attack.Eps
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
         var spec = DatasetCatalog.Get(dataset);
-        var defaults = SuiteDefaults(req.Norm, req.Version, req.Components, req.Seed);
         var warnings = new List<string>();
         var suites = Suites(req.Attacks, eps, spec.NumClasses, defaults, warnings.Add);
         var modelConfig = config?.Model ?? new ModelConfig { Arch = arch, Normalize = "none" };
@@ -56,7 +58,8 @@ public static class EvaluationJob
         var device = JobRuntime.ResolveDevice(req.Device);
         var test = DatasetCatalog.Load(dataset, train: false, req.DataPath ?? config?.Data.Path, repoRoot);
         if (req.N > 0) test = test.Take(req.N);
-        var (weights, foreignNorm) = ForeignWeights.Prepare(Weights.Load(file));
+        var (weights, foreignNorm) = ForeignWeights.Prepare(Checkpoint.EvaluatedWeights(file, out var isEma));
+        if (isEma) req.Log?.Invoke($"{file} keeps an EMA of the weights (train.ema): evaluating the averaged weights, as the run's validation did");
         using var sd = weights;
         var normalization = ComponentFactory.Normalization(modelConfig, spec);
         if (foreignNorm != null)
@@ -64,7 +67,11 @@ public static class EvaluationJob
             if (req.Normalize == "none") warnings.Add($"{file} carries normalization buffers (mean {string.Join(", ", foreignNorm.Mean.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))}) but --normalize none drops them");
             else normalization = foreignNorm;
         }
-        using var model = ModelFactory.Create(new ModelSpec(arch, spec.NumClasses, spec.Channels, normalization, modelConfig.Depth, modelConfig.Width, modelConfig.DropRate));
+        OptionValues modelOptions;
+        try { modelOptions = modelConfig.Options is { } o && config?.Model.Arch == arch && o.Declaration == ModelFactory.Get(arch).Options ? o : ModelFactory.Get(arch).Options.Defaults; }
+        catch (FormatException e) { throw new ConfigException($"--arch {arch}: {e.Message}"); }
+        using var model = ModelFactory.Create(arch, modelOptions, spec.NumClasses, spec.Channels, normalization) as Classifier
+            ?? throw new ConfigException($"--arch {arch}: not a classifier; robust eval measures classifiers (a denoiser's robust PSNR is in its run's final_eval.csv)");
         ForeignWeights.Load(model, sd);
         if (!model.Normalizes && config == null && spec.Mean.Any(m => Math.Abs(m) > 1e-9) && dataset.StartsWith("cifar", StringComparison.Ordinal))
             warnings.Add($"the model normalizes nothing inside and the weights file carries no normalization buffers; if it was trained on standardized {dataset} inputs, pass --normalize auto (attacks must see [0, 1] pixels, so normalization belongs inside the model)");
@@ -76,7 +83,7 @@ public static class EvaluationJob
             BatchSize = req.BatchSize,
             Device = device,
             StatePath = req.StatePath,
-            Fingerprint = Fingerprint(file, arch, eps, modelConfig.Normalize),
+            Fingerprint = Fingerprint(file, arch + "(" + modelOptions.Canonical() + ")", eps, modelConfig.Normalize),
             KeepAdversarial = req.KeepAdversarial,
             Log = req.Log,
             Warn = req.Warn,

@@ -4,6 +4,7 @@ using RobustCli.Core.Attacks;
 using RobustCli.Core.Data;
 using RobustCli.Core.Evaluation;
 using RobustCli.Core.Models;
+using RobustCli.Core.Tasks;
 using RobustCli.Core.Training;
 using RobustCli.Experiments.Config;
 using RobustCli.Experiments.Runs;
@@ -16,7 +17,11 @@ namespace RobustCli.Experiments.Jobs;
 
 /// <summary>Where a job writes and how it reports.</summary>
 public sealed record JobOptions(string RunsDir, string? RepoRoot, TextWriter Console, Func<ILogger, IProgressReporter>? Progress = null,
-    bool LogToConsole = true, CancellationToken Cancel = default);
+    bool LogToConsole = true, CancellationToken Cancel = default)
+{
+    /// <summary>The config's warnings (deprecated keys), written to the run's log.</summary>
+    public IReadOnlyList<string> ConfigWarnings { get; init; } = [];
+}
 
 /// <summary>What a finished (or failed) job leaves: its folder and summary.</summary>
 public sealed record JobResult(RunFolder Folder, RunSummary Summary, int ExitCode);
@@ -35,6 +40,7 @@ public static class TrainingJob
         var device = JobRuntime.ResolveDevice(config.Device);
         JobRuntime.ConfigureThreads(config.Threads);
         var data = ComponentFactory.LoadData(config.Data, options.RepoRoot);
+        var task = ComponentFactory.Task(config.Task);
         var folder = resumeDir == null ? RunFolder.Create(options.RunsDir, config.Name) : RunFolder.Open(resumeDir);
         if (resumeDir == null) File.WriteAllText(folder.ConfigFile, ConfigLoader.ToYaml(config));
         using var log = CreateLogger(folder, options);
@@ -45,31 +51,37 @@ public static class TrainingJob
         summary.Error = null;
         summary.Name = config.Name;
         summary.Method = config.Train.Method;
+        summary.Task = task.Name;
         summary.Dataset = config.Data.Name;
         summary.Arch = config.Model.Arch;
         summary.Seed = config.Seed;
         summary.EpochsPlanned = config.Train.Epochs;
         summary.LibTorchVersion = torch.LibTorchVersion;
         summary.Device = device.ToString();
+        summary.SelectedBy = task.SelectionColumn;
         try
         {
             torch.ManualSeed((ulong)config.Seed);
             log.Information("run {Folder}", folder.Path);
-            log.Information("{Method} on {Dataset} with {Arch}, {Epochs} epochs, device {Device}, {Threads} threads, seed {Seed}, libtorch {Version}",
-                config.Train.Method, config.Data.Name, config.Model.Arch, config.Train.Epochs, device, torch.NumThreads, config.Seed, torch.LibTorchVersion);
+            foreach (var w in options.ConfigWarnings) log.Warning("{Warning}", w);
+            log.Information("{Method} ({Task}) on {Dataset} with {Arch}, {Epochs} epochs, device {Device}, {Threads} threads, seed {Seed}, libtorch {Version}",
+                config.Train.Method, task.Name, config.Data.Name, config.Model.Arch, config.Train.Epochs, device, torch.NumThreads, config.Seed, torch.LibTorchVersion);
             log.Information("data: {Train} training, {Val} validation, {Test} test images", data.Train.Count, data.Validation.Count, data.Test.Count);
             using var model = ComponentFactory.Model(config.Model, data.Spec);
             model.To(device);
-            using var optimizer = ComponentFactory.Optimizer(config.Train.Optimizer, model.Parameters());
+            using var optimizer = ComponentFactory.Optimizer(config.Train, model);
             var schedule = ComponentFactory.Schedule(config.Train);
             var method = ComponentFactory.Method(config, config.Seed);
+            using var emaModel = config.Train.Ema.Decay > 0 ? ComponentFactory.Model(config.Model, data.Spec) : null;
+            emaModel?.To(device);
+            using var average = emaModel == null ? null : new WeightAverage(model, emaModel, config.Train.Ema.Decay, config.Train.Ema.Warmup);
             var start = 0;
             double? best = null;
             int? bestEpoch = null;
             if (resumeDir != null)
             {
                 if (!File.Exists(folder.LastCheckpoint)) throw new ConfigException($"--resume {resumeDir}: no checkpoints/last.pt to resume from");
-                var r = Checkpoint.Load(folder.LastCheckpoint, model, optimizer, method);
+                var r = Checkpoint.Load(folder.LastCheckpoint, model, optimizer, method, average);
                 (start, best, bestEpoch) = (r.EpochsDone, r.BestValRobust, r.BestEpoch);
                 log.Information("resuming after epoch {Epoch} from {Checkpoint}", start, folder.LastCheckpoint);
             }
@@ -77,18 +89,31 @@ public static class TrainingJob
                 new Augmentation(config.Data.CropPadding, config.Data.Flip), config.Seed, dropLast: false, device);
             var val = new DataLoader(data.Validation, config.Eval.BatchSize, device: device);
             var test = new DataLoader(data.Test, config.Eval.BatchSize, device: device);
-            var valAttack = AttackPresets.Create(config.Eval.ValAttack, config.Attack.Eps);
-            var testAttack = AttackPresets.Create(config.Eval.TestAttack, config.Attack.Eps);
-            var loop = new TrainingLoop(model, optimizer, schedule, ComponentFactory.SchedulePerStep(config.Train.Schedule), method,
-                train, data.Spec.NumClasses, val, valAttack, test, testAttack, config.Eval.TestEvery);
-            var progress = options.Progress?.Invoke(log) ?? new LogProgressReporter(log);
-            using (var csv = MetricsCsv.Open(folder.MetricsFile, ComponentFactory.MethodColumns(config), resumeDir != null ? start : null))
+            var taskLoss = task is ClassificationTask ? null : task.AttackLoss;
+            var valAttack = AttackPresets.Create(config.Eval.ValAttack, config.Attack.Eps, taskLoss);
+            var testAttack = AttackPresets.Create(config.Eval.TestAttack, config.Attack.Eps, taskLoss);
+            // A model with several outputs is trained and evaluated on the one the task reads.
+            var forward = OutputSelector.For(model, task.Output);
+            var step = new OptimizationStep(optimizer, config.Train.GradClip, average);
+            var loop = new TrainingLoop(forward, step, schedule, ComponentFactory.SchedulePerStep(config.Train.Schedule), method,
+                train, data.Spec.NumClasses, val, valAttack, test, testAttack, config.Eval.TestEvery)
             {
-                var observer = new Observer(config, folder, csv, log, progress, model, optimizer, method, summary, best, bestEpoch);
+                Task = task, LogCleanAccuracy = config.Train.LogCleanAccuracy, Seed = config.Seed,
+                EvaluationModel = emaModel == null ? null : OutputSelector.For(emaModel, task.Output),
+            };
+            var progress = options.Progress?.Invoke(log) ?? new LogProgressReporter(log);
+            using (var csv = MetricsCsv.Open(folder.MetricsFile, task.Columns, ComponentFactory.MethodColumns(config), resumeDir != null ? start : null))
+            {
+                var observer = new Observer(config, task, folder, csv, log, progress, model, optimizer, method, average, summary, best, bestEpoch);
                 loop.Run(start, config.Train.Epochs, observer, options.Cancel);
                 summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
             }
-            FinalEvaluation(config, folder, model, test, log, progress, summary, options.Cancel);
+            var evaluated = emaModel ?? model;
+            if (emaModel != null) log.Information("the final evaluation measures the EMA of the weights (checkpoints/ema.pt)");
+            if (task is ClassificationTask)
+                FinalEvaluation(config, folder, evaluated, test, log, progress, summary, options.Cancel);
+            else
+                FinalTaskEvaluation(config, task, folder, OutputSelector.For(evaluated, task.Output), test, log, summary);
             summary.Status = "completed";
             summary.FinishedUtc = DateTime.UtcNow.ToString("o");
             summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
@@ -133,7 +158,7 @@ public static class TrainingJob
         return cfg.CreateLogger();
     }
 
-    private static void FinalEvaluation(RunConfig config, RunFolder folder, Classifier model, DataLoader test, ILogger log, IProgressReporter progress,
+    private static void FinalEvaluation(RunConfig config, RunFolder folder, RobustCli.Torch.nn.Module model, DataLoader test, ILogger log, IProgressReporter progress,
         RunSummary summary, CancellationToken cancel)
     {
         if (config.Eval.Final.Count == 0) return;
@@ -197,8 +222,32 @@ public static class TrainingJob
         foreach (var st in states) File.Delete(st);
     }
 
+    /// <summary>
+    /// The final evaluation of a task other than classification (denoising): the clean score and the score under
+    /// each final attack on the test set, written to final_eval.csv (attack, the task's score, seconds, n) and
+    /// per sample to final_eval_samples.csv.
+    /// </summary>
+    private static void FinalTaskEvaluation(RunConfig config, ITask task, RunFolder folder, RobustCli.Torch.nn.Module model, DataLoader test,
+        ILogger log, RunSummary summary)
+    {
+        var seed = (ulong)(uint)SeedMix.Of(config.Seed, 0xf1a1);
+        var rows = new List<(string Name, double Value, double Seconds, double[] PerSample)>();
+        var clean = task.Evaluate(model, test, null, seed);
+        rows.Add(("clean", clean.Clean, clean.Seconds, clean.CleanPerSample));
+        foreach (var spec in config.Eval.Final)
+        {
+            var attack = AttackPresets.Create(spec, config.Attack.Eps, task.AttackLoss);
+            var r = task.Evaluate(model, test, attack, seed);
+            rows.Add((attack.Name, r.Robust, r.Seconds, r.RobustPerSample!));
+            log.Information("  {Attack}: {Score} {Value:F2} ({Seconds:F0}s)", attack.Name, task.Score, r.Robust, r.Seconds);
+        }
+        log.Information("  clean {Score} {Value:F2}", task.Score, clean.Clean);
+        foreach (var r in rows) summary.Final[r.Name] = r.Value;
+        EvaluationCsv.WriteTaskScores(folder.FinalEvalFile, Path.ChangeExtension(folder.FinalEvalFile, null) + "_samples.csv", task.Score, rows);
+    }
+
     /// <summary>FNV-1a over the bytes of every state tensor: identifies the weights a saved evaluation state belongs to.</summary>
-    private static string WeightsChecksum(Classifier model)
+    private static string WeightsChecksum(RobustCli.Torch.nn.Module model)
     {
         using var scope = DisposeScope.Open();
         using var sd = model.StateDict();
@@ -233,8 +282,8 @@ public static class TrainingJob
     }
 
     /// <summary>Writes each epoch's row, checkpoints and summary, and feeds the progress display.</summary>
-    private sealed class Observer(RunConfig config, RunFolder folder, MetricsCsv csv, ILogger log, IProgressReporter progress,
-        Classifier model, Optimizer optimizer, ITrainingMethod method, RunSummary summary, double? best, int? bestEpoch) : ITrainingObserver
+    private sealed class Observer(RunConfig config, ITask task, RunFolder folder, MetricsCsv csv, ILogger log, IProgressReporter progress,
+        RobustCli.Torch.nn.Module model, Optimizer optimizer, ITrainingMethod method, WeightAverage? average, RunSummary summary, double? best, int? bestEpoch) : ITrainingObserver
     {
         private double? best = best;
         private int? bestEpoch = bestEpoch;
@@ -248,13 +297,15 @@ public static class TrainingJob
         {
             // Row first, then checkpoints: a kill in between leaves a row that resume drops.
             csv.Write(m);
-            var improved = double.IsFinite(m.ValidationRobustAccuracy) && (best == null || m.ValidationRobustAccuracy > best);
+            var selected = m.Score(task.SelectionColumn);
+            var improved = double.IsFinite(selected) && (best == null || selected > best);
             if (improved)
             {
-                best = m.ValidationRobustAccuracy;
+                best = selected;
                 bestEpoch = m.Epoch;
             }
-            Checkpoint.Save(folder.LastCheckpoint, model, optimizer, method, m.Epoch, best, bestEpoch);
+            Checkpoint.Save(folder.LastCheckpoint, model, optimizer, method, m.Epoch, best, bestEpoch, average);
+            if (average != null) RobustCli.Torch.Serialization.Weights.Save(folder.EmaCheckpoint, average.Model);
             if (improved && config.Checkpoint.Best)
             {
                 File.Copy(folder.LastCheckpoint, folder.BestCheckpoint + ".tmp", overwrite: true);
@@ -264,22 +315,19 @@ public static class TrainingJob
             summary.BestEpoch = bestEpoch;
             summary.BestValRobustAcc = best;
             if (improved) summary.BestValCleanAcc = Num(m.ValidationCleanAccuracy);
-            summary.Last = new Dictionary<string, double?>
-            {
-                ["train_loss"] = Num(m.TrainLoss), ["train_clean_acc"] = Num(m.TrainCleanAccuracy), ["train_adv_acc"] = Num(m.TrainAdversarialAccuracy),
-                ["val_clean_acc"] = Num(m.ValidationCleanAccuracy), ["val_robust_acc"] = Num(m.ValidationRobustAccuracy),
-                ["test_clean_acc"] = Num(m.TestCleanAccuracy), ["test_robust_acc"] = Num(m.TestRobustAccuracy),
-            };
+            summary.Last = new Dictionary<string, double?> { ["train_loss"] = Num(m.TrainLoss) };
+            foreach (var (c, v) in m.Scores) summary.Last[c] = Num(v);
             summary.Save(folder.SummaryFile);
             progress.EpochEnd(m, config.Train.Epochs);
-            log.Information("epoch {Epoch}/{Epochs} lr {Lr:G4} loss {Loss:F4} train clean {TrainClean} adv {TrainAdv} | val clean {ValClean} robust {ValRobust}{Test} | {Seconds:F0}s {Speed:F1} img/s{Extra}",
+            log.Information("epoch {Epoch}/{Epochs} lr {Lr:G4} loss {Loss:F4} train clean {TrainClean} adv {TrainAdv} | val clean {ValClean} robust {ValRobust}{Test} | {Seconds:F0}s {Speed:F1} img/s{Extra}{Ema}",
                 m.Epoch, config.Train.Epochs, m.LearningRate, m.TrainLoss, Pct(m.TrainCleanAccuracy), Pct(m.TrainAdversarialAccuracy),
                 Pct(m.ValidationCleanAccuracy), Pct(m.ValidationRobustAccuracy),
                 double.IsFinite(m.TestCleanAccuracy) ? $" | test clean {Pct(m.TestCleanAccuracy)} robust {Pct(m.TestRobustAccuracy)}" : "",
-                m.Seconds, m.ImagesPerSecond, string.Concat(m.Extra.Select(e => $" {e.Column} {e.Value:G4}")));
+                m.Seconds, m.ImagesPerSecond, string.Concat(m.Extra.Select(e => $" {e.Column} {e.Value:G4}")), average != null ? " (validation on the EMA weights)" : "");
         }
 
         private static double? Num(double v) => double.IsFinite(v) ? v : null;
-        private static string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+        private string Pct(double v) => !double.IsFinite(v) ? "-" : task.ScoreIsFraction
+            ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : v.ToString("F2", CultureInfo.InvariantCulture) + " dB";
     }
 }

@@ -67,6 +67,44 @@ public static class EvaluationCsv
             csv.NextRecord();
         }
     });
+
+    /// <summary>
+    /// A task's final evaluation other than classification: one row per attack (attack, the score such as psnr, seconds,
+    /// n) and a per-sample table (index, then the score of each row).
+    /// </summary>
+    public static void WriteTaskScores(string path, string samplesPath, string score, IReadOnlyList<(string Name, double Value, double Seconds, double[] PerSample)> rows)
+    {
+        AtomicFile.Write(path, s =>
+        {
+            using var w = new StreamWriter(s, leaveOpen: true);
+            using var csv = new CsvWriter(w, Config);
+            foreach (var h in new[] { "attack", score, "seconds", "n" }) csv.WriteField(h);
+            csv.NextRecord();
+            foreach (var r in rows)
+            {
+                csv.WriteField(r.Name);
+                csv.WriteField(r.Value.ToString("G6", CultureInfo.InvariantCulture));
+                csv.WriteField(r.Seconds.ToString("F2", CultureInfo.InvariantCulture));
+                csv.WriteField(r.PerSample.Length.ToString(CultureInfo.InvariantCulture));
+                csv.NextRecord();
+            }
+        });
+        AtomicFile.Write(samplesPath, s =>
+        {
+            using var w = new StreamWriter(s, leaveOpen: true);
+            using var csv = new CsvWriter(w, Config);
+            csv.WriteField("index");
+            foreach (var r in rows) csv.WriteField($"{r.Name}_{score}");
+            csv.NextRecord();
+            var n = rows.Count == 0 ? 0 : rows[0].PerSample.Length;
+            for (var i = 0; i < n; i++)
+            {
+                csv.WriteField(i.ToString(CultureInfo.InvariantCulture));
+                foreach (var r in rows) csv.WriteField(r.PerSample[i].ToString("G6", CultureInfo.InvariantCulture));
+                csv.NextRecord();
+            }
+        });
+    }
 }
 
 /// <summary>
@@ -110,4 +148,5 @@ public static class EvaluationJson
     }
 
     private static double? Ratio(int k, int n) => n == 0 ? null : k / (double)n;
+
 }

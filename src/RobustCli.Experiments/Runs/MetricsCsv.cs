@@ -8,29 +8,32 @@ namespace RobustCli.Experiments.Runs;
 /// <summary>metrics.csv: one row per epoch, flushed to disk as it is written. Unmeasured values are empty cells.</summary>
 public sealed class MetricsCsv : IDisposable
 {
-    public static readonly string[] FixedColumns =
-    [
-        "epoch", "lr", "train_loss", "train_clean_acc", "train_adv_acc", "val_clean_acc", "val_robust_acc",
-        "test_clean_acc", "test_robust_acc", "seconds", "images_per_s",
-    ];
+    /// <summary>The columns around the task's scores: epoch, lr, train_loss | scores | seconds, images_per_s | the method's.</summary>
+    public static readonly string[] Leading = ["epoch", "lr", "train_loss"];
+    public static readonly string[] Trailing = ["seconds", "images_per_s"];
 
     private readonly StreamWriter writer;
     private readonly CsvWriter csv;
-    private readonly string[] extra;
+    private readonly string[] scores, extra;
 
-    private MetricsCsv(StreamWriter writer, string[] extra, bool writeHeader)
+    private MetricsCsv(StreamWriter writer, string[] scores, string[] extra, bool writeHeader)
     {
         this.writer = writer;
+        this.scores = scores;
         this.extra = extra;
         csv = new CsvWriter(writer, new CsvConfiguration(CultureInfo.InvariantCulture) { NewLine = "\n" });
         if (!writeHeader) return;
-        foreach (var c in FixedColumns.Concat(extra)) csv.WriteField(c);
+        foreach (var c in Leading.Concat(scores).Concat(Trailing).Concat(extra)) csv.WriteField(c);
         csv.NextRecord();
         Flush();
     }
 
     /// <summary>Starts a new file, or reopens one keeping only the rows of epochs up to <paramref name="keepEpochs"/> (resume).</summary>
-    public static MetricsCsv Open(string path, IReadOnlyList<string> extraColumns, int? keepEpochs = null)
+    public static MetricsCsv Open(string path, IReadOnlyList<string> extraColumns, int? keepEpochs = null) =>
+        Open(path, ((RobustCli.Core.Tasks.ITask)RobustCli.Core.Tasks.ClassificationTask.Instance).Columns, extraColumns, keepEpochs);
+
+    /// <summary>A file with the task's score columns (train_clean_acc ... or the _psnr ones) and the method's columns.</summary>
+    public static MetricsCsv Open(string path, IReadOnlyList<string> scoreColumns, IReadOnlyList<string> extraColumns, int? keepEpochs = null)
     {
         if (keepEpochs is { } keep && File.Exists(path))
         {
@@ -38,17 +41,22 @@ public sealed class MetricsCsv : IDisposable
             var lines = File.ReadAllLines(path);
             var kept = lines.Take(1).Concat(lines.Skip(1).Where(l => int.TryParse(l.Split(',')[0], out var e) && e <= keep)).ToList();
             File.WriteAllText(path, string.Join("\n", kept) + "\n");
-            return new MetricsCsv(new StreamWriter(path, append: true), extraColumns.ToArray(), writeHeader: false);
+            return new MetricsCsv(new StreamWriter(path, append: true), scoreColumns.ToArray(), extraColumns.ToArray(), writeHeader: false);
         }
-        return new MetricsCsv(new StreamWriter(path, append: false), extraColumns.ToArray(), writeHeader: true);
+        return new MetricsCsv(new StreamWriter(path, append: false), scoreColumns.ToArray(), extraColumns.ToArray(), writeHeader: true);
     }
 
     public void Write(EpochMetrics m)
     {
         csv.WriteField(m.Epoch.ToString(CultureInfo.InvariantCulture));
-        foreach (var v in new[] { m.LearningRate, m.TrainLoss, m.TrainCleanAccuracy, m.TrainAdversarialAccuracy, m.ValidationCleanAccuracy,
-                     m.ValidationRobustAccuracy, m.TestCleanAccuracy, m.TestRobustAccuracy, m.Seconds, m.ImagesPerSecond })
-            csv.WriteField(Format(v));
+        csv.WriteField(Format(m.LearningRate));
+        csv.WriteField(Format(m.TrainLoss));
+        foreach (var column in scores) csv.WriteField(Format(m.Score(column)));
+        csv.WriteField(Format(m.Seconds));
+        csv.WriteField(Format(m.ImagesPerSecond));
+        var undeclared = m.Extra.Select(e => e.Column).Except(extra).ToList();
+        if (undeclared.Count > 0)
+            throw new InvalidOperationException($"the method reported metrics its registration does not declare: {string.Join(", ", undeclared)}");
         foreach (var column in extra)
         {
             var match = m.Extra.FirstOrDefault(e => e.Column == column);

@@ -22,6 +22,8 @@ public sealed class RunFolder
     public string CheckpointDir => System.IO.Path.Combine(Path, "checkpoints");
     public string LastCheckpoint => System.IO.Path.Combine(CheckpointDir, "last.pt");
     public string BestCheckpoint => System.IO.Path.Combine(CheckpointDir, "best.pt");
+    /// <summary>The EMA of the weights (train.ema), a plain weights file.</summary>
+    public string EmaCheckpoint => System.IO.Path.Combine(CheckpointDir, "ema.pt");
 
     public static RunFolder Create(string runsDir, string name)
     {

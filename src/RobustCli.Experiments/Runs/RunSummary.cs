@@ -11,6 +11,7 @@ public sealed class RunSummary
     public string? Error { get; set; }
     public string Name { get; set; } = "";
     public string Method { get; set; } = "";
+    public string Task { get; set; } = "classification";
     public string Dataset { get; set; } = "";
     public string Arch { get; set; } = "";
     public int Seed { get; set; }
@@ -18,7 +19,10 @@ public sealed class RunSummary
     public int EpochsDone { get; set; }
     public int EpochsPlanned { get; set; }
     public int? BestEpoch { get; set; }
+    /// <summary>The best value of <see cref="SelectedBy"/> (validation robust accuracy; robust PSNR in dB for denoising).</summary>
     public double? BestValRobustAcc { get; set; }
+    /// <summary>The metrics column best.pt is chosen by.</summary>
+    public string SelectedBy { get; set; } = "val_robust_acc";
     /// <summary>Validation clean accuracy at the best epoch.</summary>
     public double? BestValCleanAcc { get; set; }
     public Dictionary<string, double?> Last { get; set; } = [];

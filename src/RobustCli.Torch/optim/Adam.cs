@@ -48,7 +48,7 @@ public class Adam : Optimizer
             foreach (var x in members) steps[x.p] = step;
             if (WeightDecay != 0)
             {
-                if (DecoupledWeightDecay) ForeachScalar_(ScalarOp.Mul, ps, 1 - LearningRate * WeightDecay);
+                if (DecoupledWeightDecay) ForeachScalar_(ScalarOp.Mul, ps, 1 - CurrentLr * WeightDecay);
                 else g = ForeachAdd(g, ps, WeightDecay);
             }
             ForeachScalar_(ScalarOp.Mul, m, Beta1);
@@ -60,7 +60,7 @@ public class Adam : Optimizer
             var denom = ForeachUnary(UnaryOp.Sqrt, v);
             ForeachScalar_(ScalarOp.Div, denom, Math.Sqrt(bc2));
             ForeachScalar_(ScalarOp.Add, denom, Eps);
-            ForeachAddcdiv_(ps, m, denom, -LearningRate / bc1);
+            ForeachAddcdiv_(ps, m, denom, -CurrentLr / bc1);
         }
     }
 

@@ -3,7 +3,7 @@ using RobustCli.Torch.Native;
 namespace RobustCli.Torch.optim;
 
 /// <summary>
-/// Base of the optimisers: one parameter group, state kept outside every DisposeScope, updates made with
+/// Base of the optimisers: parameter groups by learning-rate scale, state kept outside every DisposeScope, updates made with
 /// libtorch's multi-tensor (_foreach_) kernels so a step costs a handful of native calls, not several per
 /// parameter. StateDict() has PyTorch's layout ({"state": {index: {...}}, "param_groups": [{...}]}), so it
 /// saves as a file torch.optim's load_state_dict accepts.
@@ -20,9 +20,31 @@ public abstract class Optimizer : IDisposable
         LearningRate = lr;
     }
 
+    /// <summary>The base learning rate (what a schedule sets); a parameter group's is this times its scale.</summary>
     public double LearningRate { get; set; }
 
+    /// <summary>The learning rate of the group being updated, inside <see cref="Update"/>.</summary>
+    protected double CurrentLr { get; private set; }
+
+    private double[]? scales;
+
     public IReadOnlyList<Tensor> Parameters => Params;
+
+    /// <summary>
+    /// Per-parameter learning-rate multipliers (heads, sub-models): parameters with equal scales form one group, as
+    /// torch.optim's param_groups, and a schedule moves every group's lr together.
+    /// </summary>
+    public void SetLearningRateScales(IReadOnlyList<double> perParameter)
+    {
+        if (perParameter.Count != Params.Length) throw new ArgumentException($"{perParameter.Count} scales for {Params.Length} parameters");
+        if (perParameter.Any(s => s < 0 || !double.IsFinite(s))) throw new ArgumentException("learning-rate scales must be finite and >= 0");
+        scales = perParameter.ToArray();
+    }
+
+    /// <summary>The groups: (scale, parameter indices), in order of first appearance.</summary>
+    private List<(double Scale, int[] Indices)> Groups() => scales == null
+        ? [(1.0, Enumerable.Range(0, Params.Length).ToArray())]
+        : scales.Select((s, i) => (s, i)).GroupBy(p => p.s).Select(g => (g.Key, g.Select(p => p.i).ToArray())).ToList();
 
     /// <summary>One update from the gradients now held by the parameters (parameters without one are skipped).</summary>
     public void Step()
@@ -30,10 +52,13 @@ public abstract class Optimizer : IDisposable
         using var scope = DisposeScope.Open();
         using var noGrad = torch.NoGrad();
         var grads = Grads();
-        var idx = new List<int>();
-        for (var i = 0; i < grads.Length; i++) if (grads[i] != null) idx.Add(i);
-        if (idx.Count == 0) return;
-        Update(idx.ToArray(), idx.Select(i => grads[i]!).ToArray());
+        foreach (var (scale, members) in Groups())
+        {
+            var idx = members.Where(i => grads[i] != null).ToArray();
+            if (idx.Length == 0) continue;
+            CurrentLr = LearningRate * scale;
+            Update(idx, idx.Select(i => grads[i]!).ToArray());
+        }
     }
 
     /// <summary>Applies the update to Params[indices[k]] with gradient grads[k]. Runs under no-grad inside a scope.</summary>
@@ -60,21 +85,38 @@ public abstract class Optimizer : IDisposable
             var s = ParamState(i);
             if (s != null) state[(long)i] = s;
         }
-        var group = new Dictionary<string, object?>(Hyperparameters()) { ["lr"] = LearningRate };
-        group["params"] = Enumerable.Range(0, Params.Length).Select(i => (object?)(long)i).ToList();
-        return new Dictionary<string, object?> { ["state"] = state, ["param_groups"] = new List<object?> { group } };
+        var groups = new List<object?>();
+        foreach (var (scale, members) in Groups())
+        {
+            var group = new Dictionary<string, object?>(Hyperparameters()) { ["lr"] = LearningRate * scale };
+            group["params"] = members.Select(i => (object?)(long)i).ToList();
+            groups.Add(group);
+        }
+        return new Dictionary<string, object?> { ["state"] = state, ["param_groups"] = groups };
     }
 
     /// <summary>Restores hyperparameters and state from <see cref="StateDict"/>'s layout, ours or one torch.load returned.</summary>
     public void LoadStateDict(object stateDict)
     {
         var sd = StringKeyed(stateDict, "optimizer state_dict");
-        if (sd.GetValueOrDefault("param_groups") is not System.Collections.IList { Count: 1 } groups)
-            throw new FormatException("optimizer state_dict: expected 'param_groups' with exactly one group");
-        var group = StringKeyed(groups[0], "optimizer param group");
-        if (group.GetValueOrDefault("params") is not System.Collections.IList ids || ids.Count != Params.Length)
-            throw new FormatException($"optimizer state_dict is for {(group.GetValueOrDefault("params") as System.Collections.IList)?.Count ?? 0} parameters, this optimizer has {Params.Length}");
-        LearningRate = D(group, "lr");
+        var mine = Groups();
+        if (sd.GetValueOrDefault("param_groups") is not System.Collections.IList groups || groups.Count != mine.Count)
+            throw new FormatException($"optimizer state_dict: expected 'param_groups' with {mine.Count} group(s)");
+        // Saved ids in group order map to this optimizer's parameters in the same group order (as torch.optim does).
+        var ids = new List<object?>();
+        var order = new List<int>();
+        for (var g = 0; g < groups.Count; g++)
+        {
+            var grp = StringKeyed(groups[g], "optimizer param group");
+            if (grp.GetValueOrDefault("params") is not System.Collections.IList gids || gids.Count != mine[g].Indices.Length)
+                throw new FormatException($"optimizer state_dict group {g} is for {(grp.GetValueOrDefault("params") as System.Collections.IList)?.Count ?? 0} parameters, this optimizer's has {mine[g].Indices.Length}");
+            foreach (var id in gids) ids.Add(id);
+            order.AddRange(mine[g].Indices);
+        }
+        // The base rate from the first group with a non-zero scale (a frozen group's lr is 0 whatever the base).
+        var g0 = Math.Max(0, mine.FindIndex(g => g.Scale > 0));
+        var group = StringKeyed(groups[g0], "optimizer param group");
+        LearningRate = mine[g0].Scale > 0 ? D(group, "lr") / mine[g0].Scale : D(group, "lr");
         LoadHyperparameters(group);
         var state = new Dictionary<long, object?>();
         if (sd.GetValueOrDefault("state") is System.Collections.IDictionary raw)
@@ -82,10 +124,10 @@ public abstract class Optimizer : IDisposable
                 state[Convert.ToInt64(e.Key, System.Globalization.CultureInfo.InvariantCulture)] = e.Value;
         else if (sd.GetValueOrDefault("state") is IEnumerable<KeyValuePair<object, object?>> pairs)
             foreach (var (k, v) in pairs) state[Convert.ToInt64(k, System.Globalization.CultureInfo.InvariantCulture)] = v;
-        for (var i = 0; i < Params.Length; i++)
+        for (var j = 0; j < order.Count; j++)
         {
-            var key = Convert.ToInt64(ids[i], System.Globalization.CultureInfo.InvariantCulture);
-            LoadParamState(i, state.TryGetValue(key, out var s) && s != null ? StringKeyed(s, $"optimizer state of parameter {key}") : null);
+            var key = Convert.ToInt64(ids[j], System.Globalization.CultureInfo.InvariantCulture);
+            LoadParamState(order[j], state.TryGetValue(key, out var s) && s != null ? StringKeyed(s, $"optimizer state of parameter {key}") : null);
         }
     }
 

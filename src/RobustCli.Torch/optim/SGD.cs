@@ -44,7 +44,7 @@ public sealed class SGD : Optimizer
             var buffers = indices.Select(i => momentumBuffers[i]!).ToArray();
             d = Nesterov ? ForeachAdd(d, buffers, Momentum) : buffers;
         }
-        ForeachAdd_(ps, d, -LearningRate);
+        ForeachAdd_(ps, d, -CurrentLr);
     }
 
     protected override IDictionary<string, object?> Hyperparameters() => new Dictionary<string, object?>

@@ -3,6 +3,8 @@ using RobustCli.Experiments.Jobs;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using RobustCli.Core.Attacks;
+using RobustCli.Core.Data;
 using RobustCli.Core.Models;
 using RobustCli.Core.Training;
 using RobustCli.Torch;
@@ -12,9 +14,10 @@ using RobustCli.Torch.optim;
 namespace RobustCli.Commands;
 
 /// <summary>
-/// <c>robust bench</c>: the binding's per-call overhead and the images/s of one PGD-10 adversarial-training
-/// step, each repeat run beside ../shared/bench/reference_pgd_at.py (PyTorch eager) so both see the same
-/// machine, reported as medians and the ratio of medians.
+/// <c>robust bench</c>: the binding's per-call overhead, the images/s of the registered pgd-at method in the real
+/// training loop, and an end-to-end epoch of the quickstart's recipe, each repeat run beside PyTorch eager
+/// (../shared/bench/reference_pgd_at.py, scripts/bench/reference_train_epoch.py) so both see the same machine,
+/// reported as medians and the ratio of medians.
 /// </summary>
 public static class BenchCommand
 {
@@ -40,9 +43,13 @@ public static class BenchCommand
         var noReference = new Option<bool>("--no-reference") { Description = "Time RobustCli alone." };
         var channelsLast = new Option<bool>("--channels-last") { Description = "Store weights and inputs channels_last on both sides (the reference gets CL=1)." };
         var calls = new Option<int>("--overhead-calls") { Description = "Calls timed for the per-call overhead.", DefaultValueFactory = _ => 200_000 };
+        var epochImages = new Option<int>("--epoch-images") { Description = "Fashion-MNIST training images for the end-to-end epoch figure (0: skip it).", DefaultValueFactory = _ => 2560 };
+        var epochReference = new Option<FileInfo?>("--epoch-reference") { Description = "Path of reference_train_epoch.py (default: scripts/bench/ in the checkout)." };
         var cmd = new Command("bench", """
-            Benchmark the tensor binding and a PGD-10 adversarial-training step beside PyTorch eager
-            (../shared/bench/reference_pgd_at.py), repeat by repeat; prints medians and their ratio.
+            Benchmark the tensor binding, the registered pgd-at method through the real training loop (synthetic data in
+            memory, no clean-accuracy pass) beside PyTorch eager (../shared/bench/reference_pgd_at.py), and one
+            end-to-end epoch of the quickstart's recipe on Fashion-MNIST (data loading, metrics, with and without the
+            clean-accuracy pass) beside scripts/bench/reference_train_epoch.py; repeat by repeat, medians and ratios.
 
             Examples:
               robust bench
@@ -50,9 +57,9 @@ public static class BenchCommand
               robust bench --device cuda --channels-last
             """)
         {
-            models, repeats, iters, steps, threads, device, json, reference, python, noReference, calls, channelsLast,
+            models, repeats, iters, steps, threads, device, json, reference, python, noReference, calls, channelsLast, epochImages, epochReference,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var o = parse.InvocationConfiguration.Output;
             var err = parse.InvocationConfiguration.Error;
@@ -91,13 +98,19 @@ public static class BenchCommand
             foreach (var spec in selected)
                 results[spec.Name] = runner.Throughput(spec, parse.GetValue(steps), parse.GetValue(iters) ?? (spec.Name == "smallcnn" ? 10 : 2), parse.GetValue(repeats));
             report["models"] = results;
+            if (parse.GetValue(epochImages) > 0)
+            {
+                var epochScript = parse.GetValue(noReference) ? null
+                    : parse.GetValue(epochReference)?.FullName ?? (RepoPaths.Root is { } root ? Path.Combine(root, "scripts", "bench", "reference_train_epoch.py") : null);
+                report["epoch"] = runner.Epoch(parse.GetValue(epochImages), parse.GetValue(steps), parse.GetValue(repeats), epochScript);
+            }
             if (parse.GetValue(json) is { } file)
             {
                 File.WriteAllText(file.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
                 o.WriteLine($"wrote {file.FullName}");
             }
             return 0;
-        });
+        }));
         return cmd;
     }
 
@@ -131,41 +144,33 @@ public static class BenchCommand
             return result;
         }
 
+        /// <summary>
+        /// Images/s of the registered pgd-at method run by the real training loop (the code `robust train` runs) over
+        /// batch * iters synthetic images held in memory, without the clean-accuracy pass (the reference has none).
+        /// </summary>
         public Dictionary<string, object?> Throughput(ModelSpec spec, int steps, int iters, int repeats)
         {
             torch.ManualSeed(0);
             using var model = spec.Create();
             model.To(device);
+            if (channelsLast) model.ToMemoryFormat(MemoryFormat.ChannelsLast);
             using var opt = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9, weightDecay: 5e-4);
-            using var scope = DisposeScope.Open();
-            var x = torch.Rand([spec.Batch, .. spec.Shape], device: device);
-            if (channelsLast)
-            {
-                model.ToMemoryFormat(MemoryFormat.ChannelsLast);
-                x = x.Contiguous(MemoryFormat.ChannelsLast);
-            }
-            var y = torch.RandInt(0, 10, [spec.Batch], device: device);
-            var step = new PgdAdversarialStep(model, opt, spec.Eps, 2.5 * spec.Eps / Math.Max(steps, 1), steps);
-            using (DisposeScope.Open()) step.Run(x, y); // warm-up
+            var data = Synthetic(spec, spec.Batch * iters);
+            var warm = Synthetic(spec, spec.Batch);
+            var eps = spec.Eps;
             var ours = new List<double>();
             var theirs = new List<double>();
+            LoopImagesPerSecond(model, opt, warm, spec.Batch, steps, eps, 0, logClean: false); // warm-up
             for (var r = 0; r < repeats; r++)
             {
-                var sw = Stopwatch.StartNew();
-                for (var i = 0; i < iters; i++)
-                {
-                    using var s = DisposeScope.Open();
-                    step.Run(x, y);
-                }
-                if (device.IsCuda) torch.Cuda.Synchronize();
-                ours.Add(spec.Batch * iters / sw.Elapsed.TotalSeconds);
+                ours.Add(LoopImagesPerSecond(model, opt, data, spec.Batch, steps, eps, r + 1, logClean: false));
                 if (refScript != null) theirs.Add(ReferenceImagesPerSecond(spec, steps, iters));
                 o.WriteLine($"  {spec.Name} repeat {r + 1}/{repeats}: RobustCli {ours[^1]:F1} img/s" + (refScript != null ? $", PyTorch {theirs[^1]:F1} img/s" : ""));
             }
             var mOurs = Median(ours);
             var result = new Dictionary<string, object?>
             {
-                ["batch"] = spec.Batch, ["pgd_steps"] = steps, ["iters_per_repeat"] = iters,
+                ["batch"] = spec.Batch, ["pgd_steps"] = steps, ["iters_per_repeat"] = iters, ["method"] = "pgd-at (registered), training loop",
                 ["robustcli_images_per_s"] = Math.Round(mOurs, 2), ["robustcli_runs"] = ours.Select(v => Math.Round(v, 2)).ToArray(),
             };
             var line = $"{spec.Name} (batch {spec.Batch}, PGD-{steps} AT step): RobustCli {mOurs:F1} img/s";
@@ -179,6 +184,94 @@ public static class BenchCommand
             }
             o.WriteLine(line);
             return result;
+        }
+
+        /// <summary>
+        /// One epoch of the quickstart's recipe (SmallCNN, Fashion-MNIST's first n training images, PGD-K at eps 0.1,
+        /// Adam 1e-3, batch 128) through the training loop, end to end: batches built from the uint8 images, the
+        /// method, the optimizer step and the per-batch metrics; with and without the clean-accuracy pass, each beside
+        /// the PyTorch script doing the same.
+        /// </summary>
+        public Dictionary<string, object?>? Epoch(int n, int steps, int repeats, string? script)
+        {
+            ImageDataset full;
+            try { full = DatasetCatalog.Load("fashion-mnist", train: true, repoRoot: RepoPaths.Root); }
+            catch (DatasetNotFoundException) { o.WriteLine("epoch: Fashion-MNIST not found (apt-get install dataset-fashion-mnist); skipped"); return null; }
+            var data = full.Take(n);
+            var folder = Path.GetDirectoryName(DatasetCatalog.SearchFolders("fashion-mnist", null, RepoPaths.Root).First(f => File.Exists(Path.Combine(f, "train-labels-idx1-ubyte.gz")) || File.Exists(Path.Combine(f, "train-labels-idx1-ubyte"))) + "/x")!;
+            var result = new Dictionary<string, object?> { ["images"] = data.Count, ["pgd_steps"] = steps, ["batch"] = 128 };
+            foreach (var logClean in new[] { true, false })
+            {
+                var ours = new List<double>();
+                var theirs = new List<double>();
+                for (var r = 0; r < repeats; r++)
+                {
+                    torch.ManualSeed(0);
+                    using var model = new SmallCnn();
+                    model.To(device);
+                    using var opt = new Adam(model.Parameters(), 1e-3);
+                    ours.Add(LoopImagesPerSecond(model, opt, data, 128, steps, 0.1, r, logClean));
+                    if (script != null && File.Exists(script)) theirs.Add(ReferenceEpoch(script, folder, data.Count, steps, logClean));
+                }
+                var key = logClean ? "with_clean_accuracy" : "without_clean_accuracy";
+                var entry = new Dictionary<string, object?> { ["robustcli_images_per_s"] = Math.Round(Median(ours), 2), ["robustcli_runs"] = ours.Select(v => Math.Round(v, 2)).ToArray() };
+                var line = $"epoch of {data.Count} Fashion-MNIST images (PGD-{steps}, train.log_clean_accuracy={logClean.ToString().ToLowerInvariant()}): RobustCli {Median(ours):F1} img/s";
+                if (theirs.Count > 0)
+                {
+                    entry["pytorch_images_per_s"] = Math.Round(Median(theirs), 2);
+                    entry["pytorch_runs"] = theirs.Select(v => Math.Round(v, 2)).ToArray();
+                    entry["ratio"] = Math.Round(Median(ours) / Median(theirs), 3);
+                    line += $", PyTorch eager {Median(theirs):F1} img/s, ratio {Median(ours) / Median(theirs):F2}";
+                }
+                result[key] = entry;
+                o.WriteLine(line);
+            }
+            return result;
+        }
+
+        private double LoopImagesPerSecond(Module model, Optimizer opt, ImageDataset data, int batch, int steps, double eps, int epoch, bool logClean)
+        {
+            var registration = Methods.Registry.Get("pgd-at");
+            var method = registration.Create(new MethodBuild(registration.Options.Defaults,
+                new AttackSettings(Norm.Linf, eps, 2.5 * eps / Math.Max(steps, 1), steps, RandomStart.Uniform), 0, 0, _ => throw new NotSupportedException()));
+            var loader = new DataLoader(data, batch, shuffle: true, seed: 0, device: device);
+            var loop = new TrainingLoop(model, new OptimizationStep(opt), new ConstantSchedule(opt.LearningRate), false, method, loader, 10,
+                null, null, null, null, 0) { LogCleanAccuracy = logClean };
+            var observer = new LastEpoch();
+            var sw = Stopwatch.StartNew();
+            loop.Run(epoch, epoch + 1, observer);
+            if (device.IsCuda) torch.Cuda.Synchronize();
+            return data.Count / sw.Elapsed.TotalSeconds;
+        }
+
+        private sealed class LastEpoch : ITrainingObserver
+        {
+            public void OnEpochEnd(int epoch, EpochMetrics metrics) { }
+        }
+
+        private static ImageDataset Synthetic(ModelSpec spec, int n)
+        {
+            var rng = new Random(0);
+            var pixels = new byte[(long)n * spec.Shape.Aggregate(1L, (a, b) => a * b)];
+            rng.NextBytes(pixels);
+            return new ImageDataset("synthetic", pixels, Enumerable.Range(0, n).Select(_ => (long)rng.Next(10)).ToArray(),
+                (int)spec.Shape[0], (int)spec.Shape[1], (int)spec.Shape[2], 10);
+        }
+
+        private double ReferenceEpoch(string script, string folder, int n, int steps, bool logClean)
+        {
+            var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { script, folder, n.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
+            psi.Environment["THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+            psi.Environment["LOG_CLEAN"] = logClean ? "1" : "0";
+            using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
+            var stdout = p.StandardOutput.ReadToEnd();
+            var stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            var field = stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(f => f.StartsWith("images/s=", StringComparison.Ordinal));
+            if (p.ExitCode != 0 || field == null)
+                throw new InvalidOperationException($"the reference epoch failed (exit {p.ExitCode}): {stderr.Trim()} {stdout.Trim()}");
+            return double.Parse(field["images/s=".Length..], CultureInfo.InvariantCulture);
         }
 
         private double ReferenceImagesPerSecond(ModelSpec spec, int steps, int iters)

@@ -14,6 +14,7 @@ public static class ConfigCommand
         validate.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var loaded = ConfigLoader.Load(parse.GetValue(file)!.FullName, parse.GetValue(sets));
+            foreach (var w in loaded.Warnings) parse.InvocationConfiguration.Error.WriteLine("warning: " + w);
             parse.InvocationConfiguration.Output.WriteLine($"ok: {parse.GetValue(file)!.Name} ({loaded.Config.Train.Method} on {loaded.Config.Data.Name}, " +
                 $"{loaded.Config.Model.Arch}{(loaded.Sweep.Count > 0 ? $", sweep over {string.Join(", ", loaded.Sweep.Select(a => a.Path))}" : "")})");
             return 0;
@@ -24,15 +25,45 @@ public static class ConfigCommand
         show.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var loaded = ConfigLoader.Load(parse.GetValue(file2)!.FullName, parse.GetValue(sets2));
+            foreach (var w in loaded.Warnings) parse.InvocationConfiguration.Error.WriteLine("warning: " + w);
             parse.InvocationConfiguration.Output.Write(ConfigLoader.ToYaml(loaded.Config));
             return 0;
         }));
         return new Command("config", """
-            Validate a config or show it resolved.
+            Validate a config or show it resolved; list what can be named in one (methods, attacks, models, tasks,
+            datasets) with every option, its default and range.
 
             Examples:
               robust config validate configs/noilin.yaml
-              robust config show configs/trades.yaml --set train.beta=3
-            """) { validate, show };
+              robust config show configs/trades.yaml --set train.trades.beta=3
+              robust config list methods
+            """) { validate, show, List() };
+    }
+
+    /// <summary><c>robust config list KIND</c>: the registrations of a kind, each with its options from its declaration.</summary>
+    private static Command List()
+    {
+        var kind = new Argument<string>("kind") { Description = "methods, attacks, models, tasks or datasets." };
+        var cmd = new Command("list", "List the registered methods, attacks, models, tasks or datasets with their options (key, default, range).") { kind };
+        cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
+        {
+            var o = parse.InvocationConfiguration.Output;
+            IEnumerable<(string Name, string Description, RobustCli.Core.Registry.OptionDeclaration Options, string Where)> entries = parse.GetValue(kind) switch
+            {
+                "methods" => RobustCli.Core.Training.Methods.Registry.All.Select(r => (r.Name, r.Description, r.Options, $"train.{r.Section}.")),
+                "attacks" => RobustCli.Core.Attacks.Attacks.Registry.All.Select(r => (r.Name, r.Description + (r.Examples.Count > 0 ? $" (e.g. {string.Join(", ", r.Examples)})" : ""), r.Options, $"{r.Name}:")),
+                "models" => RobustCli.Core.Models.ModelFactory.Registry.All.Select(r => (r.Name, r.Description + $" [{string.Join(", ", r.Tasks)}]", r.Options, "model.")),
+                "tasks" => RobustCli.Core.Tasks.Tasks.Registry.All.Select(r => (r.Name, r.Description, r.Options, "task.")),
+                "datasets" => RobustCli.Core.Data.DatasetCatalog.Registry.All.Select(r => (r.Name, r.Description, r.Options, "data.")),
+                var k => throw new ConfigException($"config list {k}: expected methods, attacks, models, tasks or datasets"),
+            };
+            foreach (var e in entries)
+            {
+                o.WriteLine($"{e.Name}: {e.Description}");
+                foreach (var line in e.Options.HelpLines("  " + e.Where)) o.WriteLine(line);
+            }
+            return 0;
+        }));
+        return cmd;
     }
 }

@@ -10,7 +10,7 @@ public static class InfoCommand
     public static Command Create()
     {
         var cmd = new Command("info", "Show RobustCli and libtorch versions, threads and available devices.");
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var o = parse.InvocationConfiguration.Output;
             JobRuntime.ConfigureThreads(null);
@@ -19,7 +19,7 @@ public static class InfoCommand
             o.WriteLine($"threads   {torch.NumThreads} (of {Environment.ProcessorCount} cores)");
             o.WriteLine($"cuda      shim compiled with CUDA: {torch.Cuda.IsCompiled}; available: {torch.Cuda.IsAvailable}; devices: {torch.Cuda.DeviceCount}");
             return 0;
-        });
+        }));
         return cmd;
     }
 }

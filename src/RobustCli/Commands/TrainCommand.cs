@@ -23,7 +23,7 @@ public static class TrainCommand
 
             Examples:
               robust train --config configs/quickstart.yaml
-              robust train --config configs/trades.yaml --set train.beta=3 --set train.epochs=50
+              robust train --config configs/trades.yaml --set train.trades.beta=3 --set train.epochs=50
               robust train --resume runs/trades/20261122-101500-1a2b3c
             """)
         {
@@ -34,6 +34,7 @@ public static class TrainCommand
             var o = parse.InvocationConfiguration.Output;
             var resumeDir = parse.GetValue(resume);
             RunConfig cfg;
+            IReadOnlyList<string> warnings = [];
             if (resumeDir != null)
             {
                 if (parse.GetValue(sets)!.Length > 0 || parse.GetValue(config) != null)
@@ -51,12 +52,15 @@ public static class TrainCommand
                 if (loaded.Sweep.Count > 0)
                     o.WriteLine($"note: {file.Name} has a sweep: section; `robust train` runs the base config once (use `robust sweep` for the grid)");
                 cfg = loaded.Config;
+                warnings = loaded.Warnings;
+                foreach (var w in warnings) parse.InvocationConfiguration.Error.WriteLine("warning: " + w);
             }
-            var result = ProgressDisplay.RunJob(parse, SharedOptions.Options(parse, runsDir), parse.GetValue(noProgress),
+            var result = ProgressDisplay.RunJob(parse, SharedOptions.Options(parse, runsDir) with { ConfigWarnings = warnings }, parse.GetValue(noProgress),
                 opts => TrainingJob.Run(cfg, opts, resumeDir?.FullName));
             o.WriteLine($"run folder: {result.Folder.Path}");
             if (result.Summary.Final.Count > 0)
-                o.WriteLine("final: " + string.Join(", ", result.Summary.Final.Select(kv => $"{kv.Key} {100 * (kv.Value ?? double.NaN):F2}%")));
+                o.WriteLine("final: " + string.Join(", ", result.Summary.Final.Select(kv => result.Summary.Task == "classification"
+                    ? $"{kv.Key} {100 * (kv.Value ?? double.NaN):F2}%" : $"{kv.Key} {kv.Value ?? double.NaN:F2} dB")));
             if (result.ExitCode != 0) parse.InvocationConfiguration.Error.WriteLine($"error: the run {result.Summary.Status}: {result.Summary.Error}");
             return result.ExitCode;
         }));

@@ -1,0 +1,96 @@
+using RobustCli.Core.Registry;
+
+namespace RobustCli.Core.Attacks;
+
+/// <summary>The attack families by name. Adding one is its file plus one line here (or a Register call).</summary>
+public static class Attacks
+{
+    private static OptionSpec Steps(int d) => OptionSpec.Int("steps", d, "iterations", min: 1);
+    private static OptionSpec Restarts(int d = 1) => OptionSpec.Int("restarts", d, "random restarts; a sample keeps the first that fools the model", min: 1);
+    private static OptionSpec Alpha(string derived) => OptionSpec.Double("alpha", null, $"step size in pixel units; null: {derived}", min: 0, minExclusive: true);
+    private static OptionSpec Targets => OptionSpec.Int("targets", 9, "target classes tried, runner-up first", min: 1);
+
+    public static readonly AttackRegistration Fgsm = new("fgsm", "FGSM: one signed-gradient step of eps (alpha from a random start)",
+        new OptionDeclaration([OptionSpec.Bool("random_start", false, "start uniformly in the eps-ball"), Alpha("eps")]),
+        b => new FgsmAttack(b.Name, b.Eps, b.Options.Bool("random_start"), b.Options.NullableDouble("alpha"), b.Loss))
+    { Examples = ["fgsm"], TakesTaskLoss = true };
+
+    public static readonly AttackRegistration Pgd = new("pgd", "PGD (Madry et al.) on the cross entropy (the task's loss), Linf or L2",
+        new OptionDeclaration([Steps(10), Alpha("2.5 eps / steps"), Restarts(), OptionSpec.Bool("random_start", true, "start uniformly in the eps-ball")]),
+        b =>
+        {
+            var k = b.Options.Int("steps");
+            return new PgdAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 2.5 * b.Eps / k, k, b.Norm,
+                b.Options.Bool("random_start") ? RandomStart.Uniform : RandomStart.None, b.Options.Int("restarts"), b.Loss);
+        })
+    { StepsInName = true, HasL2 = true, Examples = ["pgd10", "pgd20", "pgd50", "pgd100", "pgd20-l2"], TakesTaskLoss = true };
+
+    public static readonly AttackRegistration Cw = new("cw", "CW-Linf: PGD on the margin loss with confidence kappa",
+        new OptionDeclaration([Steps(20), Alpha("2.5 eps / steps"), OptionSpec.Double("kappa", 50, "margin confidence", min: 0), Restarts()]),
+        b =>
+        {
+            var k = b.Options.Int("steps");
+            return new CwAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 2.5 * b.Eps / k, k, b.Options.Double("kappa"), b.Options.Int("restarts"));
+        })
+    { StepsInName = true, Examples = ["cw20", "cw100"] };
+
+    public static readonly AttackRegistration MiFgsm = new("mifgsm", "MI-FGSM (Dong et al. 2018): momentum on L1-normalised gradients",
+        new OptionDeclaration([Steps(10), Alpha("eps / steps"), OptionSpec.Double("decay", 1.0, "momentum decay mu", min: 0)]),
+        b =>
+        {
+            var k = b.Options.Int("steps");
+            return new MiFgsmAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? b.Eps / k, k, b.Options.Double("decay"), b.Loss);
+        })
+    { Examples = ["mifgsm"], TakesTaskLoss = true };
+
+    private static OptionDeclaration ApgdOptions => new(
+    [
+        Steps(100), Restarts(), Targets,
+        OptionSpec.Double("rho", 0.75, "step-size halving threshold: the fraction of steps that must raise the loss", min: 0, max: 1),
+        OptionSpec.Int("eot", 1, "gradients averaged per step (expectation over transformation)", min: 1),
+    ]);
+
+    private static AttackRegistration Apgd(string name, ApgdLoss loss, string description) => new(name, description, ApgdOptions,
+        b => new ApgdAttack(b.Name, b.Eps, b.Norm, b.Options.Int("steps"), b.Options.Int("restarts"), loss, b.Options.Int("targets"),
+            b.Options.Double("rho"), b.Options.Int("eot")))
+    { HasL2 = true, Examples = [name, name + "-l2"] };
+
+    public static readonly AttackRegistration ApgdCe = Apgd("apgd-ce", ApgdLoss.CrossEntropy, "Auto-PGD on the cross entropy (AutoAttack's first attack)");
+    public static readonly AttackRegistration ApgdDlr = Apgd("apgd-dlr", ApgdLoss.Dlr, "Auto-PGD on the DLR loss");
+    public static readonly AttackRegistration ApgdT = Apgd("apgd-t", ApgdLoss.TargetedDlr, "Auto-PGD on the targeted DLR loss, runner-up classes in turn");
+
+    private static AttackRegistration Fab(string name, bool targeted) => new(name,
+        targeted ? "FAB-T: minimum-norm targeted attack, kept when within eps" : "FAB: minimum-norm attack, kept when within eps",
+        new OptionDeclaration(
+        [
+            Steps(100), Restarts(), Targets,
+            OptionSpec.Double("alpha_max", 0.1, "largest extrapolation weight", min: 0, max: 1),
+            OptionSpec.Double("eta", 1.05, "overshoot", min: 1),
+            OptionSpec.Double("beta", 0.9, "backward step", min: 0, max: 1),
+        ]),
+        b => new FabAttack(b.Name, b.Eps, b.Norm, targeted, b.Options.Int("steps"), b.Options.Int("restarts"), b.Options.Int("targets"),
+            b.Options.Double("alpha_max"), b.Options.Double("eta"), b.Options.Double("beta")))
+    { HasL2 = true, Examples = [name] };
+
+    public static readonly AttackRegistration FabU = Fab("fab", false);
+    public static readonly AttackRegistration FabT = Fab("fab-t", true);
+
+    public static readonly AttackRegistration Square = new("square", "Square attack: score-based random search (Andriushchenko et al. 2020)",
+        new OptionDeclaration(
+        [
+            OptionSpec.Int("queries", 5000, "queries per point", min: 1),
+            OptionSpec.Double("p_init", 0.8, "initial fraction of pixels changed", min: 0, max: 1, minExclusive: true),
+            Restarts(),
+            OptionSpec.Bool("rescale_schedule", false, "stretch the p schedule to the query budget"),
+        ]),
+        b => new SquareAttack(b.Name, b.Eps, b.Norm, b.Options.Int("queries"), b.Options.Double("p_init"), b.Options.Int("restarts"), b.Options.Bool("rescale_schedule")))
+    { HasL2 = true, Examples = ["square", "square-l2"] };
+
+    public static readonly Registry<AttackRegistration> Registry = new("attack",
+    [
+        Fgsm, Pgd, Cw, MiFgsm, ApgdCe, ApgdDlr, ApgdT, FabU, FabT, Square,
+    ]);
+
+    /// <summary>Example names of every registered attack, for help and errors.</summary>
+    public static IEnumerable<string> Examples => Registry.All.SelectMany(r => r.Examples.Count > 0 ? r.Examples : [r.Name]);
+}

@@ -1,0 +1,59 @@
+using RobustCli.Core.Attacks;
+using RobustCli.Core.Data;
+using RobustCli.Core.Registry;
+using RobustCli.Torch;
+using RobustCli.Torch.nn;
+
+namespace RobustCli.Core.Tasks;
+
+/// <summary>Clean and robust scores of a model on a data set (accuracy, PSNR), and the per-sample values behind them.</summary>
+public sealed record TaskScores(double Clean, double Robust, double[] CleanPerSample, double[]? RobustPerSample, double Seconds);
+
+/// <summary>
+/// What is learned: what a batch holds (images and labels; clean images and noisy observations), what the model's
+/// outputs are scored by (accuracy; PSNR), the training loss and the attacks' loss, and how an evaluation measures
+/// clean and robust scores. Metrics columns are named from <see cref="Score"/>: train_clean_acc, val_robust_psnr.
+/// </summary>
+public interface ITask
+{
+    string Name { get; }
+    /// <summary>The short name of the score in column names: "acc", "psnr".</summary>
+    string Score { get; }
+    /// <summary>How the score is printed: a percentage (accuracy) or decibels.</summary>
+    bool ScoreIsFraction { get; }
+    /// <summary>Inputs are images in [0, 1], so attacks keep x_adv in the box (a denoiser's unclipped observation is not).</summary>
+    bool InputsInBox => true;
+    /// <summary>The model output the task reads ("logits" for a classifier; see <see cref="Models.IMultiOutput"/>).</summary>
+    string Output => "logits";
+
+    /// <summary>The training inputs and targets from a loaded batch (images, labels); denoising makes the noisy observation here.</summary>
+    (Tensor X, Tensor Y) Prepare(Batch batch, ulong seed);
+    Tensor Loss(Tensor output, Tensor target);
+    IAttackLoss AttackLoss { get; }
+    /// <summary>The sum over the batch of the per-sample score of the outputs.</summary>
+    double ScoreSum(Tensor output, Tensor target);
+
+    /// <summary>Clean and (with an attack) robust scores over a data set, in eval mode; the model's mode is restored.</summary>
+    TaskScores Evaluate(Module model, DataLoader data, Attack? attack, ulong seed);
+
+    /// <summary>The metrics.csv score columns, in order.</summary>
+    IReadOnlyList<string> Columns => [$"train_clean_{Score}", $"train_adv_{Score}", $"val_clean_{Score}", $"val_robust_{Score}", $"test_clean_{Score}", $"test_robust_{Score}"];
+    /// <summary>The column best.pt is chosen by (higher is better).</summary>
+    string SelectionColumn => $"val_robust_{Score}";
+}
+
+/// <summary>What a task is built from.</summary>
+public sealed record TaskBuild(OptionValues Options);
+
+/// <summary>A task by name with its options (config keys under task:).</summary>
+public sealed record TaskRegistration(string Name, string Description, OptionDeclaration Options, Func<TaskBuild, ITask> Create) : IRegistration;
+
+/// <summary>The tasks by name. Adding one is its file plus one line here.</summary>
+public static class Tasks
+{
+    public static readonly Registry<TaskRegistration> Registry = new("task",
+    [
+        ClassificationTask.Registration,
+        DenoisingTask.Registration,
+    ]);
+}

@@ -1,0 +1,30 @@
+using RobustCli.Core.Registry;
+
+namespace RobustCli.Core.Training;
+
+/// <summary>What a method is built from: its own options, the run's training attack and seed, and a way to build
+/// another registered method (NoiLIn's base) with that method's own options.</summary>
+public sealed record MethodBuild(OptionValues Options, AttackSettings Attack, int EpsWarmupEpochs, int Seed, Func<string, ITrainingMethod> Other);
+
+/// <summary>
+/// A training method by name: its options (config keys under train.&lt;section&gt;, e.g. train.trades.beta), the
+/// tasks it supports, the metrics.csv columns it adds, and its factory. Validation, `config show`, help and the
+/// metrics header all come from this one declaration.
+/// </summary>
+public sealed record MethodRegistration(string Name, string Description, OptionDeclaration Options, Func<MethodBuild, ITrainingMethod> Create)
+    : IRegistration
+{
+    /// <summary>The tasks it trains (classification, denoising).</summary>
+    public IReadOnlyList<string> Tasks { get; init; } = ["classification"];
+    /// <summary>Columns this method adds to metrics.csv, in order.</summary>
+    public IReadOnlyList<string> Columns { get; init; } = [];
+    /// <summary>The option naming a base method this one wraps (NoiLIn's "base"); its columns follow this one's.</summary>
+    public string? BaseOption { get; init; }
+    /// <summary>Old flat train.* keys that now live in this method's section: old key → option key.</summary>
+    public IReadOnlyDictionary<string, string> FormerKeys { get; init; } = new Dictionary<string, string>();
+    /// <summary>Whether the method uses the training attack (attack: section).</summary>
+    public bool Adversarial { get; init; } = true;
+
+    /// <summary>The config section of its options: the name with '-' as '_' (train.fgsm_rs).</summary>
+    public string Section => Name.Replace('-', '_');
+}
