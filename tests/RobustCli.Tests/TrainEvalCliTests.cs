@@ -149,7 +149,7 @@ public sealed class TrainEvalCliTests
         var runDir = Directory.GetDirectories(Path.Combine(runs, "k")).Single();
         var dir = TestPaths.TempDir();
         string[] Args(string name, string? state) => ["eval", "--checkpoint", runDir, "--attack", "autoattack", "--version", "custom",
-            "--component", "apgd-ce:steps=40", "--component", "apgd-t:steps=20,targets=3", "--component", "square:queries=100", "--eps", "0.15",
+            "--component", "apgd-ce:steps=40", "--component", "apgd-t:steps=20,targets=3", "--component", "square:queries=600", "--eps", "0.15",
             "--batch-size", "4", "--out", Path.Combine(dir, name + ".csv"), "--no-progress", .. (state == null ? Array.Empty<string>() : ["--state", state])];
         var (code, _, err) = Run(Args("straight", null));
         Assert.True(code == 0, err);

@@ -198,7 +198,10 @@ public static class BenchCommand
             try { full = DatasetCatalog.Load("fashion-mnist", train: true, repoRoot: RepoPaths.Root); }
             catch (DatasetNotFoundException) { o.WriteLine("epoch: Fashion-MNIST not found (apt-get install dataset-fashion-mnist); skipped"); return null; }
             var data = full.Take(n);
-            var folder = Path.GetDirectoryName(DatasetCatalog.SearchFolders("fashion-mnist", null, RepoPaths.Root).First(f => File.Exists(Path.Combine(f, "train-labels-idx1-ubyte.gz")) || File.Exists(Path.Combine(f, "train-labels-idx1-ubyte"))) + "/x")!;
+            // The reference reads the IDX files from the folder they were found in (not a subfolder of it).
+            var folder = DatasetCatalog.SearchFolders("fashion-mnist", null, RepoPaths.Root)
+                .FirstOrDefault(f => File.Exists(Path.Combine(f, "train-labels-idx1-ubyte.gz")) || File.Exists(Path.Combine(f, "train-labels-idx1-ubyte")));
+            if (folder == null) script = null;
             var result = new Dictionary<string, object?> { ["images"] = data.Count, ["pgd_steps"] = steps, ["batch"] = 128 };
             foreach (var logClean in new[] { true, false })
             {
@@ -211,7 +214,7 @@ public static class BenchCommand
                     model.To(device);
                     using var opt = new Adam(model.Parameters(), 1e-3);
                     ours.Add(LoopImagesPerSecond(model, opt, data, 128, steps, 0.1, r, logClean));
-                    if (script != null && File.Exists(script)) theirs.Add(ReferenceEpoch(script, folder, data.Count, steps, logClean));
+                    if (script != null && File.Exists(script)) theirs.Add(ReferenceEpoch(script, folder!, data.Count, steps, logClean));
                 }
                 var key = logClean ? "with_clean_accuracy" : "without_clean_accuracy";
                 var entry = new Dictionary<string, object?> { ["robustcli_images_per_s"] = Math.Round(Median(ours), 2), ["robustcli_runs"] = ours.Select(v => Math.Round(v, 2)).ToArray() };
@@ -258,37 +261,32 @@ public static class BenchCommand
                 (int)spec.Shape[0], (int)spec.Shape[1], (int)spec.Shape[2], 10);
         }
 
-        private double ReferenceEpoch(string script, string folder, int n, int steps, bool logClean)
-        {
-            var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { script, folder, n.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
-            psi.Environment["THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
-            psi.Environment["LOG_CLEAN"] = logClean ? "1" : "0";
-            using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
-            var stdout = p.StandardOutput.ReadToEnd();
-            var stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            var field = stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(f => f.StartsWith("images/s=", StringComparison.Ordinal));
-            if (p.ExitCode != 0 || field == null)
-                throw new InvalidOperationException($"the reference epoch failed (exit {p.ExitCode}): {stderr.Trim()} {stdout.Trim()}");
-            return double.Parse(field["images/s=".Length..], CultureInfo.InvariantCulture);
-        }
+        private double ReferenceEpoch(string script, string folder, int n, int steps, bool logClean) =>
+            ReferenceRun("the reference epoch", [script, folder, n.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture)],
+                new() { ["LOG_CLEAN"] = logClean ? "1" : "0" });
 
         private double ReferenceImagesPerSecond(ModelSpec spec, int steps, int iters)
         {
+            var env = new Dictionary<string, string> { ["DEVICE"] = device.IsCuda ? "cuda" : "cpu" };
+            if (channelsLast) env["CL"] = "1";
+            return ReferenceRun("the reference benchmark", [refScript!, spec.Name, spec.Batch.ToString(CultureInfo.InvariantCulture),
+                steps.ToString(CultureInfo.InvariantCulture), iters.ToString(CultureInfo.InvariantCulture)], env);
+        }
+
+        /// <summary>Runs a reference script with the bench's thread count; its "images/s=" field.</summary>
+        private double ReferenceRun(string what, string[] args, Dictionary<string, string> env)
+        {
             var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { refScript!, spec.Name, spec.Batch.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture), iters.ToString(CultureInfo.InvariantCulture) })
-                psi.ArgumentList.Add(a);
+            foreach (var a in args) psi.ArgumentList.Add(a);
             psi.Environment["THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
-            psi.Environment["DEVICE"] = device.IsCuda ? "cuda" : "cpu";
-            if (channelsLast) psi.Environment["CL"] = "1";
+            foreach (var (k, v) in env) psi.Environment[k] = v;
             using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
             var stdout = p.StandardOutput.ReadToEnd();
             var stderr = p.StandardError.ReadToEnd();
             p.WaitForExit();
             var field = stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(f => f.StartsWith("images/s=", StringComparison.Ordinal));
             if (p.ExitCode != 0 || field == null)
-                throw new InvalidOperationException($"the reference benchmark failed (exit {p.ExitCode}): {stderr.Trim()} {stdout.Trim()}");
+                throw new InvalidOperationException($"{what} failed (exit {p.ExitCode}): {stderr.Trim()} {stdout.Trim()}");
             return double.Parse(field["images/s=".Length..], CultureInfo.InvariantCulture);
         }
 

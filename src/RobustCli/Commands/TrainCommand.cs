@@ -17,9 +17,12 @@ public static class TrainCommand
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Continue a killed run from its checkpoints/last.pt." };
         var seed = new Option<int?>("--seed") { Description = "Random seed (overrides the config)." };
         var noProgress = SharedOptions.NoProgress();
-        var cmd = new Command("train", """
+        var cmd = new Command("train", $"""
             Train a model as a config says; writes runs/<name>/<time>-<id>/ (config.yaml, metrics.csv, log.txt,
             checkpoints/last.pt and best.pt, final_eval.csv, summary.json).
+
+            Methods (train.method): {string.Join(", ", RobustCli.Core.Training.Methods.Registry.Names)}; their options
+            live under train.<method>, e.g. train.trades.beta (robust config list methods shows them all).
 
             Examples:
               robust train --config configs/quickstart.yaml
