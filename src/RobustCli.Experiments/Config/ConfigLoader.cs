@@ -306,7 +306,7 @@ public static class ConfigLoader
                     throw new ConfigException($"{Where(k)}: {full}: unknown key{Suggest(key, type)}");
                 }
                 if (prop.GetCustomAttribute<DeprecatedAttribute>() is { } dep)
-                    Warnings.Add($"{Where(k)}: {full} is deprecated: write {dep.Replacement} (a method's options live under its own key)");
+                    Warnings.Add($"{(fromSet.ContainsKey(v) ? Where(v) : Where(k))}: {full} is deprecated: write {dep.Replacement} (a method's options live under its own key)");
                 prop.SetValue(obj, Bind(v, prop.PropertyType, full, prop));
             }
             return obj;
