@@ -70,7 +70,7 @@ public sealed class FoundationTests
         torch.ManualSeed(3);
         using var live = new ConvBn();
         using var average = new ConvBn();
-        using var ema = new WeightAverage(live, average, 0.9);
+        var ema = new WeightAverage(live, average, 0.9);
         // The live model moves: an SGD step and new BatchNorm statistics.
         using var opt = new SGD(live.Parameters(), 0.5);
         live.Train();
@@ -85,7 +85,7 @@ public sealed class FoundationTests
         Assert.Equal(1, ema.Updates);
         Assert.All(average.Parameters(), p => Assert.False(p.RequiresGrad));
         // With warmup the first update uses min(decay, 1/10).
-        using var warm = new WeightAverage(live, new ConvBn(), 0.999, warmup: true);
+        var warm = new WeightAverage(live, new ConvBn(), 0.999, warmup: true);
         Assert.Equal(0.1, warm.CurrentDecay, 12);
     }
 

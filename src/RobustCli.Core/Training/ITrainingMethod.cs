@@ -43,7 +43,7 @@ public sealed record MethodOutput(Tensor Loss, Tensor? CleanOutput = null, Tenso
 /// <summary>A step's outcome as the loop reports it: the loss value and the outputs scored.</summary>
 public sealed record StepResult(double Loss, Tensor? CleanOutput, Tensor? AdversarialOutput);
 
-/// <summary>Validation results handed to a method at the end of an epoch.</summary>
+/// <summary>Validation results handed to a method at the end of an epoch: the task's clean and robust scores (accuracies for classification).</summary>
 public sealed record EpochEnd(int Epoch, double ValidationCleanAccuracy, double ValidationRobustAccuracy);
 
 /// <summary>

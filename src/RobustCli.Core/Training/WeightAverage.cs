@@ -10,15 +10,13 @@ namespace RobustCli.Core.Training;
 /// (num_batches_tracked) are copied. The average lives in a second model of the same architecture, which the loop
 /// evaluates and checkpoints as ema.pt. With warmup, the decay used at update t is min(decay, (1 + t) / (10 + t)).
 /// </summary>
-public sealed class WeightAverage : IDisposable
+public sealed class WeightAverage
 {
-    private readonly Module source;
     private readonly (Tensor Ema, Tensor Live, bool Float)[] pairs;
 
     public WeightAverage(Module source, Module average, double decay, bool warmup = false)
     {
         if (decay is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(decay), decay, "EMA decay must be in (0, 1)");
-        this.source = source;
         Model = average;
         Decay = decay;
         Warmup = warmup;
@@ -52,6 +50,4 @@ public sealed class WeightAverage : IDisposable
         }
         Updates++;
     }
-
-    public void Dispose() => GC.KeepAlive(source);
 }

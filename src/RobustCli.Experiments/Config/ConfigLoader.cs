@@ -220,13 +220,9 @@ public static class ConfigLoader
         /// <summary>Where a key path was written (for errors found after binding), or the file when it is a default.</summary>
         public string Where(string path) => nodes.TryGetValue(path, out var n) ? Where(n) : $"{source} (default value)";
 
-        public bool WasWritten(string path) => nodes.ContainsKey(path);
-
         public void Error(string path, string message) => errors.Add($"{Where(path)}: {path}: {message}");
 
         public void Error(YamlNode node, string path, string message) => errors.Add($"{Where(node)}: {path}: {message}");
-
-        public void Remember(string path, YamlNode node) => nodes[path] = node;
 
         /// <summary>Errors about <paramref name="path"/> point where <paramref name="writtenAt"/> was written (a deprecated key's new home).</summary>
         public void Alias(string path, string writtenAt)

@@ -74,7 +74,7 @@ public static class TrainingJob
             var method = ComponentFactory.Method(config, config.Seed);
             using var emaModel = config.Train.Ema.Decay > 0 ? ComponentFactory.Model(config.Model, data.Spec) : null;
             emaModel?.To(device);
-            using var average = emaModel == null ? null : new WeightAverage(model, emaModel, config.Train.Ema.Decay, config.Train.Ema.Warmup);
+            var average = emaModel == null ? null : new WeightAverage(model, emaModel, config.Train.Ema.Decay, config.Train.Ema.Warmup);
             var start = 0;
             double? best = null;
             int? bestEpoch = null;

@@ -21,9 +21,9 @@ public static class RunsCommand
             foreach (var f in files)
             {
                 var s = RunSummary.Load(f);
-                var robust = s.Final.Where(kv => kv.Key is not ("clean" or "worst_case")).Select(kv => $"{kv.Key} {Pct(kv.Value)}");
+                var robust = s.Final.Where(kv => kv.Key is not ("clean" or "worst_case")).Select(kv => $"{kv.Key} {Score(s, kv.Value)}");
                 table.AddRow(Markup.Escape(Path.GetRelativePath(root, Path.GetDirectoryName(f)!)), s.Method, s.Dataset, s.Arch, s.Status,
-                    $"{s.EpochsDone}/{s.EpochsPlanned}", Pct(s.BestValCleanAcc), Pct(s.BestValRobustAcc), Pct(s.Final.GetValueOrDefault("clean")), Markup.Escape(string.Join(", ", robust)));
+                    $"{s.EpochsDone}/{s.EpochsPlanned}", Score(s, s.BestValCleanAcc), Score(s, s.BestValRobustAcc), Score(s, s.Final.GetValueOrDefault("clean")), Markup.Escape(string.Join(", ", robust)));
             }
             Plain(o).Write(table);
             o.WriteLine($"{files.Count} run(s) under {root}");
@@ -41,9 +41,9 @@ public static class RunsCommand
             o.WriteLine($"status     {s.Status}{(s.Error != null ? ": " + s.Error : "")}");
             o.WriteLine($"method     {s.Method} on {s.Dataset} with {s.Arch}, seed {s.Seed}, device {s.Device}");
             o.WriteLine($"epochs     {s.EpochsDone}/{s.EpochsPlanned}, wall {s.WallSeconds:F0}s, libtorch {s.LibTorchVersion}");
-            o.WriteLine($"best       epoch {s.BestEpoch?.ToString(CultureInfo.InvariantCulture) ?? "-"}, validation clean {Pct(s.BestValCleanAcc)}, robust {Pct(s.BestValRobustAcc)}");
-            o.WriteLine("last       " + string.Join(", ", s.Last.Select(kv => $"{kv.Key} {Pct(kv.Value)}")));
-            if (s.Final.Count > 0) o.WriteLine("final      " + string.Join(", ", s.Final.Select(kv => $"{kv.Key} {Pct(kv.Value)}")));
+            o.WriteLine($"best       epoch {s.BestEpoch?.ToString(CultureInfo.InvariantCulture) ?? "-"}, validation clean {Score(s, s.BestValCleanAcc)}, robust {Score(s, s.BestValRobustAcc)} (by {s.SelectedBy})");
+            o.WriteLine("last       " + string.Join(", ", s.Last.Select(kv => $"{kv.Key} {(kv.Key == "train_loss" ? kv.Value?.ToString("F4", CultureInfo.InvariantCulture) ?? "-" : Score(s, kv.Value))}")));
+            if (s.Final.Count > 0) o.WriteLine("final      " + string.Join(", ", s.Final.Select(kv => $"{kv.Key} {Score(s, kv.Value)}")));
             if (File.Exists(run.MetricsFile))
             {
                 o.WriteLine();
@@ -68,6 +68,10 @@ public static class RunsCommand
         console.Profile.Width = 240;
         return console;
     }
+
+    /// <summary>A score as the run's task reports it: accuracies as percentages, PSNR in dB.</summary>
+    private static string Score(RunSummary s, double? v) => s.Task == "classification" ? Pct(v)
+        : v is { } d && double.IsFinite(d) ? d.ToString("F2", CultureInfo.InvariantCulture) + " dB" : "-";
 
     private static string Pct(double? v) => v is { } d && double.IsFinite(d) ? (100 * d).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
 }
