@@ -65,7 +65,7 @@ public sealed class ToyNoiseTraining(double noise, double eps) : ITrainingMethod
 public sealed class ToyTwoTaskTraining : ITrainingMethod, IOwnsOptimizationStep
 {
     public static readonly MethodRegistration Registration = new("toy-two-task", "two losses combined by two-task MGDA (a test plug-in)",
-        OptionDeclaration.None, _ => new ToyTwoTaskTraining()) { Columns = ["mgda_alpha"], Adversarial = false };
+        OptionDeclaration.None, _ => new ToyTwoTaskTraining()) { Columns = ["mgda_alpha"] };
 
     private double alpha = double.NaN;
 

@@ -198,6 +198,9 @@ public abstract class Attack
         return box ? projected.Clamp_(0, 1) : projected;
     }
 
+    /// <summary>Projects x_adv onto this attack's eps-ball around x, and onto the box when <see cref="ClampToBox"/>.</summary>
+    protected Tensor Project(Tensor xAdv, Tensor x) => Project(xAdv, x, Eps, Norm, ClampToBox);
+
     /// <summary>The p-norm of each sample, shaped [N, 1, 1, 1] for broadcasting.</summary>
     public static Tensor PerSampleNorm(Tensor t, double p)
     {

@@ -36,7 +36,7 @@ public sealed class FriendlyPgdAttack(string name, double eps, double alpha, int
             budget.Sub_(wrong.LogicalAnd(active).Long());
             // The step noise belongs to the sample too (stream 5, step k), so a sample's path does not depend on its batch.
             var moved = (adv + g.Sign_().Mul_(alpha)).Add_(NormalLike(adv, Noise, 5, step++).Mul_(omega));
-            return torch.Where(active.View(BroadcastShape(x)), Project(moved, x, Eps, Norm), adv);
+            return torch.Where(active.View(BroadcastShape(x)), Project(moved, x), adv);
         });
     }
 }

@@ -47,7 +47,7 @@ public class PgdAttack(string name, double eps, double alpha, int steps, Norm no
             var g = InputGradient(model, adv, y, Loss, natural);
             using var _ = torch.NoGrad();
             Ascend(adv, g, Alpha, Norm);
-            return Project(adv, x, Eps, Norm, ClampToBox);
+            return Project(adv, x);
         });
 }
 
@@ -81,7 +81,7 @@ public sealed class MiFgsmAttack(string name, double eps, double alpha, int step
             var l1 = PerSampleNorm(g, 1).Clamp_(min: 1e-12);
             momentum.Mul_(Decay).Add_(g.Div_(l1));
             adv.Add_(momentum.Sign(), Alpha);
-            return Project(adv, x, Eps, Norm, ClampToBox);
+            return Project(adv, x);
         });
     }
 }

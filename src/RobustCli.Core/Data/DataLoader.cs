@@ -18,6 +18,11 @@ public sealed class Batch(Tensor x, Tensor y, int[] indices) : IDisposable
     public int[] Indices { get; } = indices;
     public int Count => Indices.Length;
 
+    private long[]? sampleIds;
+
+    /// <summary>The dataset indices as the ids per-sample noise is drawn by (attacks, denoising observations).</summary>
+    public long[] SampleIds => sampleIds ??= Array.ConvertAll(Indices, i => (long)i);
+
     public void Dispose()
     {
         X.Dispose();

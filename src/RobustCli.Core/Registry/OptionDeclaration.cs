@@ -95,14 +95,6 @@ public sealed class OptionValues(OptionDeclaration declaration, IReadOnlyDiction
     public string String(string key) => (string)Get(key)!;
     public IReadOnlyList<int> Ints(string key) => (IReadOnlyList<int>)Get(key)!;
 
-    /// <summary>A copy with some values replaced (validated).</summary>
-    public OptionValues With(IReadOnlyDictionary<string, object?> changes)
-    {
-        var merged = Values.ToDictionary(kv => kv.Key, kv => kv.Value);
-        foreach (var (k, v) in changes) merged[k] = v;
-        return Declaration.Resolve(merged);
-    }
-
     /// <summary>Every key=value in declaration order: the identity of these settings (fingerprints, logs).</summary>
     public string Canonical() => string.Join(",", Declaration.Specs.Select(s => $"{s.Key}={OptionSpec.Format(Values[s.Key])}"));
 

@@ -20,6 +20,7 @@ public sealed class ClassificationTask : ITask
     public string Score => "acc";
     public bool ScoreIsFraction => true;
     public IAttackLoss AttackLoss { get; } = new CrossEntropyAttackLoss();
+    public IAttackLoss? EvaluationLoss => null;
 
     public (Tensor X, Tensor Y) Prepare(Batch batch, ulong seed) => (batch.X, batch.Y);
 

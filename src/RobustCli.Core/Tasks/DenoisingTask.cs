@@ -34,7 +34,7 @@ public sealed class DenoisingTask(double sigma, bool clipObservation) : ITask
 
     public (Tensor X, Tensor Y) Prepare(Batch batch, ulong seed)
     {
-        var noise = new SampleNoise(seed, batch.Indices.Select(i => (long)i).ToArray())
+        var noise = new SampleNoise(seed, batch.SampleIds)
             .Normal(SampleNoise.Stream(0xd0), batch.X.Shape[1..], batch.X.Device, batch.X.DType);
         var observation = batch.X + noise.Mul_(Sigma);
         if (clipObservation) observation.Clamp_(0, 1);
@@ -74,8 +74,8 @@ public sealed class DenoisingTask(double sigma, bool clipObservation) : ITask
                 using (torch.NoGrad()) clean.AddRange(Psnr(model.Forward(y), x).ToArray<float>().Select(v => (double)v));
                 if (attack == null) continue;
                 attack.Seed = seed;
-                attack.ClampToBox = clipObservation;
-                var adv = attack.Perturb(model, y, x, sampleIds: batch.Indices.Select(i => (long)i).ToArray());
+                attack.ClampToBox = InputsInBox;
+                var adv = attack.Perturb(model, y, x, sampleIds: batch.SampleIds);
                 using (torch.NoGrad()) robust!.AddRange(Psnr(model.Forward(adv), x).ToArray<float>().Select(v => (double)v));
             }
         }

@@ -30,6 +30,11 @@ public interface ITask
     (Tensor X, Tensor Y) Prepare(Batch batch, ulong seed);
     Tensor Loss(Tensor output, Tensor target);
     IAttackLoss AttackLoss { get; }
+    /// <summary>
+    /// The objective that attacks named in an evaluation (eval.*, robust eval) must use, or null when each attack keeps
+    /// its own (classification: CW's margin, APGD's DLR); a task with one sets it, and attacks that cannot take it are refused.
+    /// </summary>
+    IAttackLoss? EvaluationLoss => AttackLoss;
     /// <summary>The sum over the batch of the per-sample score of the outputs.</summary>
     double ScoreSum(Tensor output, Tensor target);
 

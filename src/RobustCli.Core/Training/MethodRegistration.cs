@@ -22,8 +22,6 @@ public sealed record MethodRegistration(string Name, string Description, OptionD
     public string? BaseOption { get; init; }
     /// <summary>Old flat train.* keys that now live in this method's section: old key → option key.</summary>
     public IReadOnlyDictionary<string, string> FormerKeys { get; init; } = new Dictionary<string, string>();
-    /// <summary>Whether the method uses the training attack (attack: section).</summary>
-    public bool Adversarial { get; init; } = true;
 
     /// <summary>The config section of its options: the name with '-' as '_' (train.fgsm_rs).</summary>
     public string Section => Name.Replace('-', '_');

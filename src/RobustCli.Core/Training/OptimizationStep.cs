@@ -14,14 +14,12 @@ public sealed class OptimizationStep(Optimizer optimizer, double gradClip = 0, W
     public Optimizer Optimizer { get; } = optimizer;
     public WeightAverage? Average { get; } = average;
     public IReadOnlyList<Tensor> Parameters => Optimizer.Parameters;
-    /// <summary>The gradient norm before clipping, at the last step (NaN when clipping is off).</summary>
-    public double LastGradientNorm { get; private set; } = double.NaN;
 
     public void ZeroGrad() => Optimizer.ZeroGrad();
 
     public void Apply()
     {
-        if (gradClip > 0) LastGradientNorm = GradientClipping.ClipNorm(Optimizer.Parameters, gradClip);
+        if (gradClip > 0) GradientClipping.ClipNorm(Optimizer.Parameters, gradClip);
         Optimizer.Step();
         Average?.Update();
     }

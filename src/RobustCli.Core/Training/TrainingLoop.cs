@@ -88,7 +88,7 @@ public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule
                 var (x, y) = Task.Prepare(batch, noiseSeed);
                 var ctx = new StepContext(model, epoch, epochs, numClasses, b)
                 {
-                    Task = Task, SampleIds = batch.Indices.Select(i => (long)i).ToArray(), NoiseSeed = noiseSeed, LogCleanAccuracy = LogCleanAccuracy,
+                    Task = Task, SampleIds = batch.SampleIds, NoiseSeed = noiseSeed, LogCleanAccuracy = LogCleanAccuracy,
                 };
                 var r = step.Run(method, ctx, x, y);
                 if (!double.IsFinite(r.Loss))

@@ -83,24 +83,17 @@ public static class Checkpoint
     {
         ema = false;
         if (!path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || !File.Exists(path)) return Weights.Load(path);
-        object? root;
-        try { root = TorchArchive.Load(path); }
-        catch (Exception e) when (e is FormatException or InvalidDataException) { return Weights.Load(path); }
-        try
+        // One read: our checkpoint's "ema" entry when there is one, else the state dict the generic loader would find.
+        var root = TorchArchive.Load(path);
+        if (root is IDictionary<object, object?> d && d.TryGetValue("format", out var f) && f as string == Format &&
+            d.TryGetValue("ema", out var e) && e is IDictionary<object, object?> averaged)
         {
-            if (root is IDictionary<object, object?> d && d.TryGetValue("format", out var f) && f as string == Format &&
-                d.TryGetValue("ema", out var e) && e is IDictionary<object, object?> averaged)
-            {
-                ema = true;
-                var sd = new StateDict();
-                foreach (var (k, v) in averaged) sd.Add((string)k, ((Tensor)v!).Detach().DetachFromScope());
-                return sd;
-            }
+            ema = true;
+            var sd = new StateDict();
+            foreach (var (k, v) in averaged) sd.Add((string)k, (Tensor)v!);
+            Weights.DisposeTensors(root, keep: sd.Values.ToHashSet());
+            return sd;
         }
-        finally
-        {
-            Weights.DisposeTensors(root);
-        }
-        return Weights.Load(path);
+        return Weights.FromArchive(root, path);
     }
 }

@@ -89,7 +89,7 @@ public static class TrainingJob
                 new Augmentation(config.Data.CropPadding, config.Data.Flip), config.Seed, dropLast: false, device);
             var val = new DataLoader(data.Validation, config.Eval.BatchSize, device: device);
             var test = new DataLoader(data.Test, config.Eval.BatchSize, device: device);
-            var taskLoss = task is ClassificationTask ? null : task.AttackLoss;
+            var taskLoss = task.EvaluationLoss;
             var valAttack = AttackPresets.Create(config.Eval.ValAttack, config.Attack.Eps, taskLoss);
             var testAttack = AttackPresets.Create(config.Eval.TestAttack, config.Attack.Eps, taskLoss);
             // A model with several outputs is trained and evaluated on the one the task reads.
@@ -236,7 +236,7 @@ public static class TrainingJob
         rows.Add(("clean", clean.Clean, clean.Seconds, clean.CleanPerSample));
         foreach (var spec in config.Eval.Final)
         {
-            var attack = AttackPresets.Create(spec, config.Attack.Eps, task.AttackLoss);
+            var attack = AttackPresets.Create(spec, config.Attack.Eps, task.EvaluationLoss);
             var r = task.Evaluate(model, test, attack, seed);
             rows.Add((attack.Name, r.Robust, r.Seconds, r.RobustPerSample!));
             log.Information("  {Attack}: {Score} {Value:F2} ({Seconds:F0}s)", attack.Name, task.Score, r.Robust, r.Seconds);

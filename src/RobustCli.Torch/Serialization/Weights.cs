@@ -29,8 +29,15 @@ public static class Weights
     public static StateDict Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"weights file not found: {path}", path);
-        if (IsSafeTensors(path)) return SafeTensors.Load(path).Tensors;
-        var root = TorchArchive.Load(path);
+        return IsSafeTensors(path) ? SafeTensors.Load(path).Tensors : FromArchive(TorchArchive.Load(path), path);
+    }
+
+    /// <summary>
+    /// The state dict inside what <see cref="TorchArchive.Load(string)"/> returned for <paramref name="path"/>, at the top or
+    /// under one of <see cref="NestedKeys"/>; the rest of the tree is freed.
+    /// </summary>
+    public static StateDict FromArchive(object? root, string path)
+    {
         var found = FindStateDict(root);
         if (found == null)
         {
