@@ -34,6 +34,8 @@ public sealed class FoundationRunTests
         var loaded = ConfigLoader.LoadText(yaml, "toy.yaml");
         Assert.Equal(0.3, loaded.Config.Train.MethodOptions["toy-noise"].Double("noise"));
         Assert.Contains("toy_noise:\n    noise: 0.3", ConfigLoader.ToYaml(loaded.Config));
+        // A run that does not use the plug-in writes no section for it, so its config.yaml loads where the plug-in is absent.
+        Assert.DoesNotContain("toy_noise", ConfigLoader.ToYaml(ConfigLoader.LoadText(TinyData.Config(data), "plain.yaml").Config));
         var r = TrainingJob.Run(loaded.Config, Options(TestPaths.TempDir()));
         Assert.True(r.ExitCode == 0, r.Summary.Error);
         var row = LastRow(r.Folder.MetricsFile);

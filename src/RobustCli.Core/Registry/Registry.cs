@@ -15,6 +15,7 @@ public interface IRegistration
 public sealed class Registry<T>(string kind, IEnumerable<T> builtIns) where T : IRegistration
 {
     private readonly List<T> entries = builtIns.ToList();
+    private readonly HashSet<string> builtInNames = builtIns.Select(e => e.Name).ToHashSet();
     private readonly object gate = new();
 
     public string Kind { get; } = kind;
@@ -32,6 +33,9 @@ public sealed class Registry<T>(string kind, IEnumerable<T> builtIns) where T : 
             entries.Add(entry);
         }
     }
+
+    /// <summary>Whether the name is one of the built-ins (every process knows it) rather than a plug-in's registration.</summary>
+    public bool IsBuiltIn(string name) => builtInNames.Contains(name);
 
     public bool TryGet(string name, out T entry)
     {

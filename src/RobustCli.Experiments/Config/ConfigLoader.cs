@@ -72,12 +72,22 @@ public static class ConfigLoader
         Inject((YamlMappingNode)root.Children[new YamlScalarNode("task")], config.Task.Options);
         Inject((YamlMappingNode)root.Children[new YamlScalarNode("model")], config.Model.Options);
         var train = (YamlMappingNode)root.Children[new YamlScalarNode("train")];
+        // Built-in methods' sections are always written; a plug-in's only when the run uses or names it, so a run's
+        // config.yaml loads in a process where that plug-in is not registered.
+        var used = new HashSet<string>();
+        for (var m = config.Train.Method; m != null && used.Add(m);)
+        {
+            var r = Core.Training.Methods.Registry.TryGet(m, out var reg) ? reg : null;
+            m = r?.BaseOption is { } key && config.Train.MethodOptions.TryGetValue(m, out var o) ? o.String(key) : null;
+        }
         foreach (var (name, values) in config.Train.MethodOptions)
         {
             if (values.Declaration.Specs.Count == 0) continue;
+            var registration = Core.Training.Methods.Registry.Get(name);
+            if (!Core.Training.Methods.Registry.IsBuiltIn(name) && !used.Contains(name) && !config.Train.Sections.ContainsKey(registration.Section)) continue;
             var section = new YamlMappingNode();
             Inject(section, values);
-            train.Children[new YamlScalarNode(Core.Training.Methods.Registry.Get(name).Section)] = section;
+            train.Children[new YamlScalarNode(registration.Section)] = section;
         }
         var w = new StringWriter();
         stream.Save(w, assignAnchors: false);
@@ -369,7 +379,8 @@ public static class ConfigLoader
 
         // Every method section is checked and resolved, used or not.
         var t = c.Train;
-        var former = new Dictionary<string, object?> { ["beta"] = t.Beta, ["fgsm_alpha"] = t.FgsmAlpha };
+        var former = typeof(TrainConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetCustomAttribute<DeprecatedAttribute>() != null).ToDictionary(p => SnakeCase(p.Name), p => p.GetValue(t));
         foreach (var r in Core.Training.Methods.Registry.All)
         {
             var given = t.Sections.TryGetValue(r.Section, out var m)
@@ -426,7 +437,7 @@ public static class ConfigLoader
         catch (FormatException e) { ctx.Error("device", $"{e.Message} (or auto)"); }
         if (!Tasks.Registry.TryGet(c.Task.Name, out var taskReg) || c.Task.Options == null) return;
         var task = taskReg.Create(new TaskBuild(c.Task.Options));
-        var taskLoss = task is ClassificationTask ? null : task.AttackLoss;
+        var taskLoss = task.EvaluationLoss;
         foreach (var (path, spec) in new[] { ("eval.val_attack", c.Eval.ValAttack), ("eval.test_attack", c.Eval.TestAttack) })
         {
             try { AttackPresets.Create(spec, c.Attack.Eps, taskLoss); }
