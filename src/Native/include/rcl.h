@@ -196,6 +196,7 @@ RCL_API rcl_tensor rcl_nll_loss(rcl_tensor x, rcl_tensor target, rcl_tensor weig
 RCL_API rcl_tensor rcl_kl_div(rcl_tensor x, rcl_tensor target, int32_t reduction, int32_t log_target);
 RCL_API rcl_tensor rcl_mse_loss(rcl_tensor x, rcl_tensor target, int32_t reduction);
 RCL_API rcl_tensor rcl_l1_loss(rcl_tensor x, rcl_tensor target, int32_t reduction);
+RCL_API rcl_tensor rcl_bce(rcl_tensor x, rcl_tensor target, rcl_tensor weight, int32_t reduction);
 RCL_API rcl_tensor rcl_bce_with_logits(rcl_tensor x, rcl_tensor target, rcl_tensor weight, rcl_tensor pos_weight,
                                        int32_t reduction);
 

@@ -88,6 +88,9 @@ RCL_API rcl_tensor rcl_mse_loss(rcl_tensor x, rcl_tensor target, int32_t reducti
 RCL_API rcl_tensor rcl_l1_loss(rcl_tensor x, rcl_tensor target, int32_t reduction) {
   RCL_TENSOR(at::l1_loss(T(x), T(target), reduction))
 }
+RCL_API rcl_tensor rcl_bce(rcl_tensor x, rcl_tensor target, rcl_tensor weight, int32_t reduction) {
+  RCL_TENSOR(at::binary_cross_entropy(T(x), T(target), OT(weight), reduction))
+}
 RCL_API rcl_tensor rcl_bce_with_logits(rcl_tensor x, rcl_tensor target, rcl_tensor weight, rcl_tensor pos_weight,
                                        int32_t reduction) {
   RCL_TENSOR(at::binary_cross_entropy_with_logits(T(x), T(target), OT(weight), OT(pos_weight), reduction))

@@ -86,9 +86,25 @@ public static class Attacks
         b => new SquareAttack(b.Name, b.Eps, b.Norm, b.Options.Int("queries"), b.Options.Double("p_init"), b.Options.Int("restarts"), b.Options.Bool("rescale_schedule")))
     { HasL2 = true, Examples = ["square", "square-l2"] };
 
+    public static readonly AttackRegistration SoeAdaptive = new("soe-adaptive",
+        "adaptive PGD on an expert-selecting model (SoE): CE of the selected and of a wrong expert plus the log-score gap that moves the selection",
+        new OptionDeclaration(
+        [
+            Steps(50), Alpha("2.5 eps / steps"),
+            OptionSpec.Double("weight", 1.0, "weight of the selection term log s_wrong - log s_selected", min: 0),
+            OptionSpec.Choice("start", "normal", "x + 0.001 N(0, 1) (the reference's white-box start), uniform in the eps-ball, or x", "normal", "uniform", "none"),
+        ]),
+        b =>
+        {
+            var k = b.Options.Int("steps");
+            var start = b.Options.String("start") switch { "uniform" => RandomStart.Uniform, "none" => RandomStart.None, _ => RandomStart.Normal };
+            return new SelectionAdaptiveAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 2.5 * b.Eps / k, k, b.Options.Double("weight"), start);
+        })
+    { StepsInName = true, Examples = ["soe-adaptive50"] };
+
     public static readonly Registry<AttackRegistration> Registry = new("attack",
     [
-        Fgsm, Pgd, Cw, MiFgsm, ApgdCe, ApgdDlr, ApgdT, FabU, FabT, Square,
+        Fgsm, Pgd, Cw, MiFgsm, ApgdCe, ApgdDlr, ApgdT, FabU, FabT, Square, SoeAdaptive,
     ]);
 
     /// <summary>Example names of every registered attack, for help and errors.</summary>

@@ -34,6 +34,32 @@ public abstract class Classifier : Module
     }
 
     /// <summary>
+    /// Width of the pooled penultimate features that the final linear layer reads, or 0 when the architecture does
+    /// not expose them. Heads that read the same features (SoE's rectifier) need it.
+    /// </summary>
+    public virtual long FeatureCount => 0;
+
+    /// <summary>The pooled penultimate features and the logits of one pass on pixels in [0, 1]; the caller owns both.</summary>
+    public (Tensor Features, Tensor Logits) ForwardWithFeatures(Tensor x)
+    {
+        if (FeatureCount == 0) throw new NotSupportedException($"{GetType().Name} does not expose its penultimate features");
+        Tensor features;
+        if (mean == null) features = Features(x);
+        else
+        {
+            using var z = (x - mean).Div_(std!);
+            features = Features(z);
+        }
+        return (features, Head(features));
+    }
+
+    /// <summary>The trunk up to the pooled, flattened features (on normalized input); architectures with <see cref="FeatureCount"/> &gt; 0 override it.</summary>
+    protected virtual Tensor Features(Tensor x) => throw new NotSupportedException($"{GetType().Name} does not expose its penultimate features");
+
+    /// <summary>The final linear layer on <see cref="Features"/>.</summary>
+    protected virtual Tensor Head(Tensor features) => throw new NotSupportedException($"{GetType().Name} does not expose its penultimate features");
+
+    /// <summary>
     /// Maps a key of a state dict saved by another implementation of this architecture to ours (identity unless
     /// the architecture's usual PyTorch implementations disagree on names).
     /// </summary>

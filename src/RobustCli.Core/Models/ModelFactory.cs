@@ -38,6 +38,13 @@ public static class ModelFactory
         // RobustBench's names for the usual sizes; any wrnDEPTH-WIDTH works.
         Sized(28, 10),
         Sized(34, 10),
+        CifarResNet.Registration,
+        // SoE's sub-model, and the usual sizes; any resnetDEPTH with depth 6n + 2 works.
+        CifarResNet.Sized(20),
+        CifarResNet.Sized(8),
+        CifarResNet.Sized(32),
+        CifarResNet.Sized(56),
+        SynergyOfExperts.Registration,
         TinyDenoiser.Registration,
     ]);
 
@@ -46,7 +53,7 @@ public static class ModelFactory
     private static ModelRegistration Sized(int depth, int width) => new($"wrn{depth}-{width}", $"WideResNet-{depth}-{width}",
         new OptionDeclaration([DropRate]), b => new WideResNet(depth, width, b.NumClasses, b.InChannels, b.Options.Double("drop_rate"), b.Normalization));
 
-    /// <summary>The registration of an architecture name; wrnDEPTH-WIDTH names any WideResNet size.</summary>
+    /// <summary>The registration of an architecture name; wrnDEPTH-WIDTH names any WideResNet size, resnetDEPTH any CIFAR ResNet.</summary>
     public static ModelRegistration Get(string arch)
     {
         if (Registry.TryGet(arch, out var r)) return r;
@@ -55,6 +62,12 @@ public static class ModelFactory
         {
             if ((d - 4) % 6 != 0 || d < 10 || w < 1) throw new FormatException($"architecture '{arch}': a WideResNet's depth is 6n + 4 (16, 22, 28, 34, 40) and its width >= 1");
             return Sized(d, w);
+        }
+        var rn = Regex.Match(arch, @"^resnet(\d+)$");
+        if (rn.Success && int.TryParse(rn.Groups[1].Value, out var depth))
+        {
+            if (depth < 8 || (depth - 2) % 6 != 0) throw new FormatException($"architecture '{arch}': a CIFAR ResNet's depth is 6n + 2 (8, 14, 20, 32, 44, 56, 110)");
+            return CifarResNet.Sized(depth);
         }
         return Registry.Get(arch);
     }

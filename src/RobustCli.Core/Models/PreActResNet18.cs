@@ -72,13 +72,22 @@ public sealed class PreActResNet18 : Classifier
         return key.StartsWith("linear.", StringComparison.Ordinal) ? "fc." + key["linear.".Length..] : key;
     }
 
+    public override long FeatureCount => 512;
+
     protected override Tensor Logits(Tensor x)
+    {
+        using var f = Features(x);
+        return Head(f);
+    }
+
+    protected override Tensor Features(Tensor x)
     {
         using var stem = conv1.Forward(x);
         using var body = layers.Forward(stem);
         using var act = bn.Forward(body).Relu_();
         using var pooled = F.AdaptiveAvgPool2d(act, 1);
-        using var flat = pooled.Flatten(1);
-        return fc.Forward(flat);
+        return pooled.Flatten(1);
     }
+
+    protected override Tensor Head(Tensor features) => fc.Forward(features);
 }

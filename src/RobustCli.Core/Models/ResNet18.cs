@@ -10,14 +10,15 @@ public sealed class BasicBlock : Module
     private readonly BatchNorm2d bn1, bn2;
     private readonly Sequential? shortcut;
 
-    public BasicBlock(long inPlanes, long planes, long stride)
+    /// <param name="shortcutName">"shortcut" (kuangliu's ResNet-18) or "downsample" (the CIFAR ResNet-20 of fb.resnet.torch's PyTorch ports).</param>
+    public BasicBlock(long inPlanes, long planes, long stride, string shortcutName = "shortcut")
     {
         conv1 = RegisterModule("conv1", new Conv2d(inPlanes, planes, 3, stride, 1, bias: false));
         bn1 = RegisterModule("bn1", new BatchNorm2d(planes));
         conv2 = RegisterModule("conv2", new Conv2d(planes, planes, 3, 1, 1, bias: false));
         bn2 = RegisterModule("bn2", new BatchNorm2d(planes));
         if (stride != 1 || inPlanes != planes)
-            shortcut = RegisterModule("shortcut", new Sequential(new Conv2d(inPlanes, planes, 1, stride, bias: false), new BatchNorm2d(planes)));
+            shortcut = RegisterModule(shortcutName, new Sequential(new Conv2d(inPlanes, planes, 1, stride, bias: false), new BatchNorm2d(planes)));
     }
 
     public override Tensor Forward(Tensor x)
@@ -61,7 +62,15 @@ public sealed class ResNet18 : Classifier
         linear = RegisterModule("linear", new Linear(512, numClasses));
     }
 
+    public override long FeatureCount => 512;
+
     protected override Tensor Logits(Tensor x)
+    {
+        using var f = Features(x);
+        return Head(f);
+    }
+
+    protected override Tensor Features(Tensor x)
     {
         using var c = conv1.Forward(x);
         using var h0 = bn1.Forward(c).Relu_();
@@ -70,7 +79,8 @@ public sealed class ResNet18 : Classifier
         using var h3 = layer3.Forward(h2);
         using var h4 = layer4.Forward(h3);
         using var pooled = F.AdaptiveAvgPool2d(h4, 1);
-        using var flat = pooled.Flatten(1);
-        return linear.Forward(flat);
+        return pooled.Flatten(1);
     }
+
+    protected override Tensor Head(Tensor features) => linear.Forward(features);
 }

@@ -24,7 +24,17 @@ public sealed class SmallCnn : Classifier
         f3 = RegisterModule("f3", new Linear(200, numClasses));
     }
 
+    public override long FeatureCount => 200;
+
     protected override Tensor Logits(Tensor x)
+    {
+        using var f = Features(x);
+        return Head(f);
+    }
+
+    protected override Tensor Head(Tensor features) => f3.Forward(features);
+
+    protected override Tensor Features(Tensor x)
     {
         // Intermediates are disposed as soon as they are consumed (autograd keeps what it needs), and
         // ReLUs run in place on fresh conv/linear outputs, which their backward passes do not need.
@@ -34,8 +44,7 @@ public sealed class SmallCnn : Classifier
         using var p2 = F.MaxPool2d(b, 2);
         using var flat = p2.Flatten(1);
         using var h1 = f1.Forward(flat).Relu_();
-        using var h2 = f2.Forward(h1).Relu_();
-        return f3.Forward(h2);
+        return f2.Forward(h1).Relu_();
     }
 
     private static Tensor ConvRelu(Conv2d conv, Tensor input, bool dispose)

@@ -63,7 +63,15 @@ public sealed class WideResNet : Classifier
         Init.Constant_(fc.Bias!, 0);
     }
 
+    public override long FeatureCount => fc.Weight.Size(1);
+
     protected override Tensor Logits(Tensor x)
+    {
+        using var f = Features(x);
+        return Head(f);
+    }
+
+    protected override Tensor Features(Tensor x)
     {
         using var c = conv1.Forward(x);
         using var b1 = block1.Forward(c);
@@ -71,9 +79,10 @@ public sealed class WideResNet : Classifier
         using var b3 = block3.Forward(b2);
         using var act = bn1.Forward(b3).Relu_();
         using var pooled = F.AdaptiveAvgPool2d(act, 1);
-        using var flat = pooled.Flatten(1);
-        return fc.Forward(flat);
+        return pooled.Flatten(1);
     }
+
+    protected override Tensor Head(Tensor features) => fc.Forward(features);
 
     private sealed class NetworkBlock : Module
     {

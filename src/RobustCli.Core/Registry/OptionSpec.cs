@@ -33,6 +33,8 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
 
     public static OptionSpec Bool(string key, bool @default, string description) => new(key, OptionKind.Bool, @default, description);
 
+    public static OptionSpec String(string key, string @default, string description) => new(key, OptionKind.String, @default, description);
+
     public static OptionSpec Choice(string key, string @default, string description, params string[] choices) =>
         new(key, OptionKind.Choice, @default, description) { Choices = choices };
 

@@ -24,12 +24,15 @@ public sealed class StepContext(Module model, int epoch, int totalEpochs, int nu
     /// <summary>Spend an extra eval-mode forward per batch on the clean training accuracy (train.log_clean_accuracy).</summary>
     public bool LogCleanAccuracy { get; init; } = true;
 
-    /// <summary>Runs a training attack with this batch's per-sample noise.</summary>
-    public Tensor Perturb(Attack attack, Tensor x, Tensor y)
+    /// <summary>
+    /// Runs a training attack with this batch's per-sample noise, on the model in eval mode, or as it is (train mode,
+    /// BatchNorm on batch statistics, as SoE's reference crafts) with <paramref name="evalMode"/> false.
+    /// </summary>
+    public Tensor Perturb(Attack attack, Tensor x, Tensor y, bool evalMode = true)
     {
         attack.Seed = NoiseSeed;
         attack.ClampToBox = Task.InputsInBox;
-        return attack.Perturb(Model, x, y, sampleIds: SampleIds);
+        return attack.Perturb(Model, x, y, evalMode, SampleIds);
     }
 }
 

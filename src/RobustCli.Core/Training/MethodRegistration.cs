@@ -16,6 +16,8 @@ public sealed record MethodRegistration(string Name, string Description, OptionD
 {
     /// <summary>The tasks it trains (classification, denoising).</summary>
     public IReadOnlyList<string> Tasks { get; init; } = ["classification"];
+    /// <summary>The architectures it trains, when it needs a particular kind of model (SoE's experts); null: any.</summary>
+    public IReadOnlyList<string>? Models { get; init; }
     /// <summary>Columns this method adds to metrics.csv, in order.</summary>
     public IReadOnlyList<string> Columns { get; init; } = [];
     /// <summary>The option naming a base method this one wraps (NoiLIn's "base"); its columns follow this one's.</summary>

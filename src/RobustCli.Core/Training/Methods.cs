@@ -14,6 +14,7 @@ public static class Methods
         FriendlyAdversarialTraining.Registration,
         FgsmRsTraining.Registration,
         NoiLinTraining.Registration,
+        SoeTraining.Registration,
     ]);
 
     /// <summary>The metrics.csv columns of a method with the given options (its base's follow a wrapper's own).</summary>

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using RobustCli.Core.Attacks;
 using RobustCli.Core.Data;
+using RobustCli.Core.Evaluation;
+using RobustCli.Core.Models;
 using RobustCli.Core.Tasks;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
@@ -47,7 +49,8 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// The epoch loop: for each batch, set the learning rate, let the task prepare the batch and the method compute its
 /// loss, take the optimisation step (<see cref="OptimizationStep"/>: backward, clipping, optimizer, EMA) and score
 /// the outputs; at each epoch's end, validation (clean and robust), the method's hook, and test evaluation when
-/// scheduled — on the EMA weights when there are some. One DisposeScope per batch keeps memory flat. A NaN or
+/// scheduled — on the EMA weights when there are some. An expert ensemble (SoE) adds its <see cref="ExpertReport"/>
+/// columns after the method's. One DisposeScope per batch keeps memory flat. A NaN or
 /// infinite loss stops the run with TrainingDivergedException.
 /// </summary>
 public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule schedule, bool schedulePerStep, ITrainingMethod method,
@@ -106,12 +109,15 @@ public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule
             if (validation != null && validation.Data.Count > 0)
                 (valClean, valRobust) = Scores(Task.Evaluate(EvaluatedModel, validation, validationAttack, evalSeed), validationAttack);
             method.OnEpochEnd(new EpochEnd(epoch, valClean, valRobust));
+            IReadOnlyList<(string Column, double Value)> report = [];
+            if (validation != null && validation.Data.Count > 0 && EvaluatedModel is IExpertEnsemble experts)
+                report = ExpertReport.Measure(EvaluatedModel, experts, validation, validationAttack, evalSeed);
             if (test != null && testEvery > 0 && (epoch + 1) % testEvery == 0)
                 (testClean, testRobust) = Scores(Task.Evaluate(EvaluatedModel, test, testAttack, evalSeed + 1), testAttack);
             var columns = Task.Columns;
             double[] values = [Ratio(cleanScore, cleanSeen), Ratio(advScore, advSeen), valClean, valRobust, testClean, testRobust];
             var metrics = new EpochMetrics(epoch + 1, Optimizer.LearningRate, seen == 0 ? double.NaN : lossSum / seen,
-                columns.Zip(values).ToList(), sw.Elapsed.TotalSeconds, seen / trainSeconds, method.Metrics);
+                columns.Zip(values).ToList(), sw.Elapsed.TotalSeconds, seen / trainSeconds, [.. method.Metrics, .. report]);
             model.Train();
             observer.OnEpochEnd(epoch, metrics);
         }

@@ -420,6 +420,9 @@ public static class ConfigLoader
         if (Core.Training.Methods.Registry.TryGet(c.Train.Method, out var method) && !method.Tasks.Contains(c.Task.Name))
             ctx.Error("train.method", $"{method.Name} does not train the {c.Task.Name} task; methods that do: " +
                                       string.Join(", ", Core.Training.Methods.Registry.All.Where(r => r.Tasks.Contains(c.Task.Name)).Select(r => r.Name)));
+        if (method?.Models is { } archs && c.Model.Options != null && !archs.Contains(ModelFactory.Get(c.Model.Arch).Name))
+            ctx.Error("model.arch", $"the {method.Name} method trains a model.arch of {string.Join(" or ", archs)}, not {c.Model.Arch}" +
+                                    (archs.Contains("soe") ? $"; to train SoE sub-models of {c.Model.Arch}, write model: {{arch: soe, base: {c.Model.Arch}}}" : ""));
         if (c.Model.Options != null && ModelFactory.Get(c.Model.Arch) is var model && !model.Tasks.Contains(c.Task.Name))
             ctx.Error("model.arch", $"{c.Model.Arch} is not a model for the {c.Task.Name} task; those that are: " +
                                     string.Join(", ", ModelFactory.Registry.All.Where(r => r.Tasks.Contains(c.Task.Name)).Select(r => r.Name)));

@@ -102,7 +102,8 @@ public static class TrainingJob
                 EvaluationModel = emaModel == null ? null : OutputSelector.For(emaModel, task.Output),
             };
             var progress = options.Progress?.Invoke(log) ?? new LogProgressReporter(log);
-            using (var csv = MetricsCsv.Open(folder.MetricsFile, task.Columns, ComponentFactory.MethodColumns(config), resumeDir != null ? start : null))
+            IReadOnlyList<string> extraColumns = [.. ComponentFactory.MethodColumns(config), .. model is IExpertEnsemble ensemble ? ExpertReport.Columns(ensemble.ExpertCount) : []];
+            using (var csv = MetricsCsv.Open(folder.MetricsFile, task.Columns, extraColumns, resumeDir != null ? start : null))
             {
                 var observer = new Observer(config, task, folder, csv, log, progress, model, optimizer, method, average, summary, best, bestEpoch);
                 loop.Run(start, config.Train.Epochs, observer, options.Cancel);

@@ -297,6 +297,9 @@ internal static unsafe partial class NativeMethods
     internal static partial IntPtr rcl_l1_loss(IntPtr x, IntPtr target, int reduction);
 
     [LibraryImport(Library)]
+    internal static partial IntPtr rcl_bce(IntPtr x, IntPtr target, IntPtr weight, int reduction);
+
+    [LibraryImport(Library)]
     internal static partial IntPtr rcl_bce_with_logits(IntPtr x, IntPtr target, IntPtr weight, IntPtr pos_weight, int reduction);
 
     [LibraryImport(Library)]

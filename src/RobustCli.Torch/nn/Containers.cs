@@ -34,6 +34,23 @@ public sealed class Sequential : Module
     }
 }
 
+/// <summary>torch.nn.ModuleList: children named "0", "1", ... and no forward of its own (sub-models run side by side).</summary>
+public sealed class ModuleList : Module
+{
+    private readonly List<Module> items = [];
+
+    public ModuleList(IEnumerable<Module> modules)
+    {
+        foreach (var m in modules) items.Add(RegisterModule(items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
+    }
+
+    public int Count => items.Count;
+    public Module this[int i] => items[i];
+
+    public override Tensor Forward(Tensor input) =>
+        throw new InvalidOperationException("a ModuleList has no forward: call its members");
+}
+
 /// <summary>torch.nn.Identity (returns a new handle to the input, as every op here does).</summary>
 public sealed class Identity : Module
 {

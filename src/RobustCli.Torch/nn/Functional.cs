@@ -156,6 +156,13 @@ public static class F
     public static Tensor L1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean) =>
         Tensor.Wrap(rcl_l1_loss(input.Handle, target.Handle, (int)reduction));
 
+    /// <summary>
+    /// torch.nn.functional.binary_cross_entropy on probabilities: logs clamped at -100 and a backward that stays
+    /// finite at 0 and 1, as PyTorch's BCELoss (a hand-written −t log p − (1 − t) log(1 − p) gives NaN gradients there).
+    /// </summary>
+    public static Tensor BinaryCrossEntropy(Tensor input, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean) =>
+        Tensor.Wrap(rcl_bce(input.Handle, target.Handle, H(weight), (int)reduction));
+
     public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor? weight = null,
         Tensor? posWeight = null, Reduction reduction = Reduction.Mean) =>
         Tensor.Wrap(rcl_bce_with_logits(input.Handle, target.Handle, H(weight), H(posWeight), (int)reduction));
