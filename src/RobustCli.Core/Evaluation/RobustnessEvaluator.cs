@@ -236,7 +236,7 @@ public static class RobustnessEvaluator
     private static string Percent(int k, int n) => n == 0 ? "n/a" : (100.0 * k / n).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + "%";
 
     /// <summary>The whole evaluation set as one tensor on the device: attacks pick their batches from it by index.</summary>
-    private static (Tensor X, Tensor Y) ToTensors(ImageDataset data, Device device)
+    internal static (Tensor X, Tensor Y) ToTensors(ImageDataset data, Device device)
     {
         var pixels = new float[data.Pixels.Length];
         for (var i = 0; i < pixels.Length; i++) pixels[i] = data.Pixels[i] / 255f;

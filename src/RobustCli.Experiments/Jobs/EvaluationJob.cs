@@ -26,6 +26,10 @@ public sealed record EvaluationRequest(string Checkpoint, IReadOnlyList<string> 
     public Action<string>? Warn { get; init; }
     public Action<string, int, int>? Progress { get; init; }
     public CancellationToken Cancel { get; init; }
+    /// <summary>A named output of a model with several (an SoE's expert0, ensemble); null: its primary output.</summary>
+    public string? Output { get; init; }
+    /// <summary>Transfer: craft the attacks on this run's (or checkpoint's) model, or read saved examples (--save-adv), and answer them with the evaluated model.</summary>
+    public string? TransferFrom { get; init; }
 }
 
 public sealed record EvaluationReport(string CheckpointFile, string Dataset, string Arch, double Eps, EvaluationResult Result, IReadOnlyList<AttackSuite> Suites);
@@ -42,60 +46,141 @@ public static class EvaluationJob
     {
         // Flags are checked before any file is read, so a typo is reported as such.
         var defaults = SuiteDefaults(req.Norm, req.Version, req.Components, req.Seed);
-        var (file, config) = Locate(req.Checkpoint);
-        var dataset = req.Dataset ?? config?.Data.Name
-            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the data with --dataset");
-        var arch = req.Arch ?? config?.Model.Arch
-            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the architecture with --arch ({string.Join(", ", ModelFactory.Names)})");
-        var eps = req.Eps ?? config?.Attack.Eps
-            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
-        var spec = DatasetCatalog.Get(dataset);
+        if (req.TransferFrom != null && req.StatePath != null)
+            throw new ConfigException("--state: a transfer evaluation (--transfer-from) is not resumable; drop --state");
         var warnings = new List<string>();
+        var target = LoadModel(req.Checkpoint, req.Dataset, req.Arch, req.Normalize, warnings, req.Log);
+        using var model = target.Model;
+        var eps = req.Eps ?? target.Config?.Attack.Eps
+            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
+        var spec = DatasetCatalog.Get(target.Dataset);
         var suites = Suites(req.Attacks, eps, spec.NumClasses, defaults, warnings.Add);
-        var modelConfig = config?.Model ?? new ModelConfig { Arch = arch, Normalize = "none" };
-        modelConfig.Arch = arch;
-        if (req.Normalize != null) modelConfig.Normalize = req.Normalize;
         var device = JobRuntime.ResolveDevice(req.Device);
-        var test = DatasetCatalog.Load(dataset, train: false, req.DataPath ?? config?.Data.Path, repoRoot);
+        var test = DatasetCatalog.Load(target.Dataset, train: false, req.DataPath ?? target.Config?.Data.Path, repoRoot);
         if (req.N > 0) test = test.Take(req.N);
-        var (weights, foreignNorm) = ForeignWeights.Prepare(Checkpoint.EvaluatedWeights(file, out var isEma));
-        if (isEma) req.Log?.Invoke($"{file} keeps an EMA of the weights (train.ema): evaluating the averaged weights, as the run's validation did");
-        using var sd = weights;
-        var normalization = ComponentFactory.Normalization(modelConfig, spec);
-        if (foreignNorm != null)
-        {
-            if (req.Normalize == "none") warnings.Add($"{file} carries normalization buffers (mean {string.Join(", ", foreignNorm.Mean.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))}) but --normalize none drops them");
-            else normalization = foreignNorm;
-        }
-        OptionValues modelOptions;
-        try { modelOptions = modelConfig.Options is { } o && config?.Model.Arch == arch && o.Declaration == ModelFactory.Get(arch).Options ? o : ModelFactory.Get(arch).Options.Defaults; }
-        catch (FormatException e) { throw new ConfigException($"--arch {arch}: {e.Message}"); }
-        using var model = ModelFactory.Create(arch, modelOptions, spec.NumClasses, spec.Channels, normalization) as Classifier
-            ?? throw new ConfigException($"--arch {arch}: not a classifier; robust eval measures classifiers (a denoiser's robust PSNR is in its run's final_eval.csv)");
-        ForeignWeights.Load(model, sd);
-        if (!model.Normalizes && config == null && spec.Mean.Any(m => Math.Abs(m) > 1e-9) && dataset.StartsWith("cifar", StringComparison.Ordinal))
-            warnings.Add($"the model normalizes nothing inside and the weights file carries no normalization buffers; if it was trained on standardized {dataset} inputs, pass --normalize auto (attacks must see [0, 1] pixels, so normalization belongs inside the model)");
+        var evaluated = Select(model, req.Output, target.Arch);
+        if (suites.SelectMany(s => s.Stages).FirstOrDefault(a => a is SelectionAdaptiveAttack) is { } adaptive && evaluated is not IExpertEnsemble)
+            throw new ConfigException($"--attack {adaptive.Name}: it attacks a model that selects among experts (model.arch soe){(req.Output != null ? ", not its output " + req.Output : $", not {target.Arch}")}");
         model.To(device);
         model.Eval();
         foreach (var w in warnings) req.Warn?.Invoke(w);
-        var result = RobustnessEvaluator.Evaluate(model, test, suites, new EvaluationOptions
+        var options = new EvaluationOptions
         {
             BatchSize = req.BatchSize,
             Device = device,
             StatePath = req.StatePath,
-            Fingerprint = Fingerprint(file, arch + "(" + modelOptions.Canonical() + ")", eps, modelConfig.Normalize),
+            Fingerprint = Fingerprint(target.File, target.Arch + "(" + target.Options + ")" + (req.Output != null ? "/" + req.Output : ""), eps, target.Normalize),
             KeepAdversarial = req.KeepAdversarial,
             Log = req.Log,
             Warn = req.Warn,
             Progress = req.Progress,
             Cancel = req.Cancel,
-        });
-        var all = warnings.Concat(result.Warnings).Distinct().ToList();
-        return new EvaluationReport(file, dataset, arch, eps, new EvaluationResult(result.Labels, result.CleanPrediction, result.Suites, result.CleanSeconds, all)
+        };
+        EvaluationResult result;
+        if (req.TransferFrom == null) result = RobustnessEvaluator.Evaluate(evaluated, test, suites, options);
+        else if (SavedExamples(req.TransferFrom) is { } saved)
         {
-            Adversarial = result.Adversarial,
-            ImageShape = result.ImageShape,
-        }, suites);
+            using (saved)
+            {
+                req.Log?.Invoke($"transfer: answering the adversarial examples saved in {req.TransferFrom}");
+                test = CheckSavedLabels(req.TransferFrom, saved, test);
+                var examples = saved.Where(kv => kv.Key != "labels" && !kv.Key.EndsWith("_robust", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+                result = TransferEvaluator.Saved(evaluated, test, examples, eps, AttackSuites.ParseNorm(req.Norm), options);
+            }
+        }
+        else
+        {
+            var sourceWarnings = new List<string>();
+            var source = LoadModel(req.TransferFrom, req.Dataset ?? target.Dataset, null, null, sourceWarnings, req.Log);
+            using var sourceModel = source.Model;
+            if (source.Dataset != target.Dataset)
+                throw new ConfigException($"--transfer-from {req.TransferFrom}: that model was trained on {source.Dataset}, this one on {target.Dataset}");
+            foreach (var w in sourceWarnings) req.Warn?.Invoke("source model: " + w);
+            sourceModel.To(device);
+            req.Log?.Invoke($"transfer: crafting on {source.File} ({source.Arch}), answering with {target.File} ({target.Arch}{(req.Output != null ? "/" + req.Output : "")})");
+            result = TransferEvaluator.Craft(sourceModel, evaluated, test, suites, options);
+        }
+        var all = warnings.Concat(result.Warnings).Distinct().ToList();
+        return new EvaluationReport(target.File, target.Dataset, target.Arch + (req.Output != null ? "/" + req.Output : ""), eps,
+            new EvaluationResult(result.Labels, result.CleanPrediction, result.Suites, result.CleanSeconds, all)
+            {
+                Adversarial = result.Adversarial,
+                ImageShape = result.ImageShape,
+            }, suites);
+    }
+
+    /// <summary>A model built and loaded from a checkpoint, with what it was read as.</summary>
+    private sealed record LoadedModel(Classifier Model, string File, string Dataset, string Arch, string Options, string Normalize, RunConfig? Config);
+
+    /// <summary>
+    /// The model of a run folder or weights file (ours, or a PyTorch state dict with an architecture named):
+    /// RobustBench's prefix stripping, normalization buffers and foreign key names are handled.
+    /// </summary>
+    private static LoadedModel LoadModel(string checkpoint, string? datasetFlag, string? archFlag, string? normalizeFlag, List<string> warnings, Action<string>? log)
+    {
+        var (file, config) = Locate(checkpoint);
+        var dataset = datasetFlag ?? config?.Data.Name
+            ?? throw new ConfigException($"--checkpoint {checkpoint}: no run config beside it; name the data with --dataset");
+        var arch = archFlag ?? config?.Model.Arch
+            ?? throw new ConfigException($"--checkpoint {checkpoint}: no run config beside it; name the architecture with --arch ({string.Join(", ", ModelFactory.Names)})");
+        var spec = DatasetCatalog.Get(dataset);
+        var modelConfig = config?.Model ?? new ModelConfig { Arch = arch, Normalize = "none" };
+        modelConfig.Arch = arch;
+        if (normalizeFlag != null) modelConfig.Normalize = normalizeFlag;
+        var (weights, foreignNorm) = ForeignWeights.Prepare(Checkpoint.EvaluatedWeights(file, out var isEma));
+        if (isEma) log?.Invoke($"{file} keeps an EMA of the weights (train.ema): evaluating the averaged weights, as the run's validation did");
+        using var sd = weights;
+        var normalization = ComponentFactory.Normalization(modelConfig, spec);
+        if (foreignNorm != null)
+        {
+            if (normalizeFlag == "none") warnings.Add($"{file} carries normalization buffers (mean {string.Join(", ", foreignNorm.Mean.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))}) but --normalize none drops them");
+            else normalization = foreignNorm;
+        }
+        OptionValues modelOptions;
+        try { modelOptions = modelConfig.Options is { } o && config?.Model.Arch == arch && o.Declaration == ModelFactory.Get(arch).Options ? o : ModelFactory.Get(arch).Options.Defaults; }
+        catch (FormatException e) { throw new ConfigException($"--arch {arch}: {e.Message}"); }
+        var model = ModelFactory.Create(arch, modelOptions, spec.NumClasses, spec.Channels, normalization) as Classifier
+            ?? throw new ConfigException($"--arch {arch}: not a classifier; robust eval measures classifiers (a denoiser's robust PSNR is in its run's final_eval.csv)");
+        try { ForeignWeights.Load(model, sd); }
+        catch { model.Dispose(); throw; }
+        if (!model.Normalizes && model is not SynergyOfExperts && config == null && spec.Mean.Any(m => Math.Abs(m) > 1e-9) && dataset.StartsWith("cifar", StringComparison.Ordinal))
+            warnings.Add($"the model normalizes nothing inside and the weights file carries no normalization buffers; if it was trained on standardized {dataset} inputs, pass --normalize auto (attacks must see [0, 1] pixels, so normalization belongs inside the model)");
+        return new LoadedModel(model, file, dataset, arch, modelOptions.Canonical(), modelConfig.Normalize, config);
+    }
+
+    /// <summary>The model itself, or a view of one of its named outputs (--output expert0).</summary>
+    private static RobustCli.Torch.nn.Module Select(Classifier model, string? output, string arch)
+    {
+        if (output == null) return model;
+        if (model is not IMultiOutput multi)
+            throw new ConfigException($"--output {output}: {arch} has one output; --output picks one of a model with several (soe: expert0, ensemble, ...)");
+        var logits = multi.OutputNames.Where(n => n != "scores").ToList();
+        if (!logits.Contains(output))
+            throw new ConfigException($"--output {output}: {arch} has no such output of logits; it has {string.Join(", ", logits)}");
+        return OutputSelector.For(model, output);
+    }
+
+    /// <summary>The tensors of a --save-adv file (they hold "labels"), or null when the path is a model.</summary>
+    private static RobustCli.Torch.nn.StateDict? SavedExamples(string path)
+    {
+        if (!File.Exists(path)) return null;
+        var t = Weights.Load(path);
+        if (t.ContainsKey("labels")) return t;
+        t.Dispose();
+        return null;
+    }
+
+    /// <summary>Saved examples belong to the first N test images: the labels must agree.</summary>
+    private static ImageDataset CheckSavedLabels(string path, RobustCli.Torch.nn.StateDict saved, ImageDataset test)
+    {
+        var labels = saved["labels"].To(DType.Int64).ToArray<long>();
+        if (labels.Length > test.Count)
+            throw new ConfigException($"--transfer-from {path}: {labels.Length} saved examples but only {test.Count} test images (drop --n, or check --dataset)");
+        var data = test.Take(labels.Length);
+        var mismatch = Enumerable.Range(0, labels.Length).FirstOrDefault(i => labels[i] != data.Labels[i], -1);
+        if (mismatch >= 0)
+            throw new ConfigException($"--transfer-from {path}: saved label {mismatch} is {labels[mismatch]}, the test set's is {data.Labels[mismatch]}; the examples were made on other data");
+        return data;
     }
 
     public static SuiteDefaults SuiteDefaults(string norm, string version, IReadOnlyList<string> components, ulong seed)

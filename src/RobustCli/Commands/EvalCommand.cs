@@ -35,6 +35,8 @@ public static class EvalCommand
         var saveAdv = new Option<FileInfo?>("--save-adv") { Description = "Write the adversarial examples (x itself where no attack succeeded) as float tensors [N, C, H, W], one per attack, plus labels: .pt (torch.load) or .safetensors." };
         var stateFile = new Option<FileInfo?>("--state") { Description = "Make the evaluation resumable: progress is saved to this file after every batch, and a rerun with the same settings continues from it." };
         var noProgress = new Option<bool>("--no-progress") { Description = "Plain progress lines instead of live bars." };
+        var modelOutput = new Option<string?>("--output") { Description = "Evaluate one named output of a model with several: an SoE's expert0, expert1, ... or ensemble (default: its primary output, the selected expert's)." };
+        var transferFrom = new Option<string?>("--transfer-from") { Description = "Transfer evaluation: craft the attacks on this run folder's (or checkpoint's) model, or read adversarial examples saved by --save-adv, and measure how this model answers them." };
         var cmd = new Command("eval", """
             Evaluate a checkpoint: clean accuracy, robust accuracy per attack, and the per-sample worst case over them.
             autoattack runs AutoAttack (standard: APGD-CE, APGD-T, FAB-T, Square, each on the points still robust);
@@ -44,9 +46,12 @@ public static class EvalCommand
               robust eval --checkpoint runs/quickstart/20261122-101500-1a2b3c --attack pgd20 --attack autoattack --n 1000
               robust eval --checkpoint model.pt --arch preact18 --dataset cifar10 --eps 8/255 --attack autoattack --state aa.json
               robust eval --checkpoint model.pt --arch wrn28-10 --dataset cifar10 --norm l2 --eps 0.5 --attack autoattack
+              robust eval --checkpoint runs/soe-fashion/RUN --attack pgd20 --attack soe-adaptive50 --output expert0
+              robust eval --checkpoint runs/soe-fashion/RUN --attack pgd20 --transfer-from runs/soe-fashion-baseline/RUN
             """)
         {
             checkpoint, attacks, eps, n, batch, dataset, arch, normalize, dataPath, device, output, norm, version, components, seed, saveAdv, stateFile, noProgress,
+            modelOutput, transferFrom,
         };
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -76,6 +81,8 @@ public static class EvalCommand
                     Log = m => o.WriteLine(m),
                     Warn = m => err.WriteLine("warning: " + m),
                     Progress = progress,
+                    Output = parse.GetValue(modelOutput),
+                    TransferFrom = parse.GetValue(transferFrom),
                 };
                 try { return EvaluationJob.Run(req, RepoPaths.Root); }
                 catch (InvalidDataException ex) { throw new ConfigException(ex.Message); }
@@ -102,7 +109,8 @@ public static class EvalCommand
             }
             if (r.Suites.Count > 1) table.AddRow("worst case", Pct(r.WorstCaseAccuracy), "", "");
             var console = RunsCommand.Plain(o);
-            o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.Dataset}, {r.Count} test images, eps {report.Eps:G4}");
+            o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.Dataset}, {r.Count} test images, eps {report.Eps:G4}" +
+                        (parse.GetValue(transferFrom) is { } from ? $"; transfer: examples from {from}" : ""));
             console.Write(table);
             foreach (var suite in r.Suites.Where(s => s.Stages.Count > 1))
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -123,6 +131,7 @@ public static class EvalCommand
             {
                 ["checkpoint"] = report.CheckpointFile, ["arch"] = report.Arch, ["dataset"] = report.Dataset, ["eps"] = report.Eps,
                 ["attacks"] = parse.GetValue(attacks), ["seed"] = parse.GetValue(seed), ["batch_size"] = parse.GetValue(batch),
+                ["output"] = parse.GetValue(modelOutput), ["transfer_from"] = parse.GetValue(transferFrom),
                 ["utc"] = DateTime.UtcNow.ToString("o"),
             });
             o.WriteLine($"wrote {csv}, {samples} and {json}");
