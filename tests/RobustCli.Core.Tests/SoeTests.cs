@@ -119,7 +119,8 @@ public sealed class SoeTests
     /// method (clean batches), while the experts' learning rate is 0. Returns (per-expert accuracy, the
     /// collaboration's, how often each expert is selected) on held-out images.
     /// </summary>
-    private static (double[] Expert, double Collaboration, double[] Selected) Constructed(Func<int, long, long?> teach)
+    private static (double[] Expert, double Collaboration, double[] Selected) Constructed(Func<int, long, long?> teach,
+        Action<SynergyOfExperts, Tensor, Tensor>? inspect = null)
     {
         using var scope = DisposeScope.Open();
         torch.ManualSeed(5);
@@ -180,6 +181,7 @@ public sealed class SoeTests
         var all = soe.ForwardAll(xTest);
         double Acc(Tensor logits) => logits.Argmax(1).Eq(yTest).Sum().ItemLong() / 256.0;
         var choice = all["scores"].Argmax(1).ToArray<long>();
+        inspect?.Invoke(soe, xTest, yTest);
         return ([Acc(all["expert0"]), Acc(all["expert1"])], Acc(all["logits"]), [choice.Count(c => c == 0) / 256.0, choice.Count(c => c == 1) / 256.0]);
     }
 
@@ -203,6 +205,27 @@ public sealed class SoeTests
         Assert.True(best < 0.6, $"a specialist should be right on about half the images: {expert[0]:P1}, {expert[1]:P1}");
         Assert.True(collaboration >= best + 0.3, $"collaboration {collaboration:P1} should beat the best expert {best:P1} by far");
         Assert.True(selected.Min() > 0.3, $"both experts should be selected: {selected[0]:P1}, {selected[1]:P1}");
+    }
+
+    [Fact]
+    public void TheAdaptiveAttackIsAtLeastAsStrongAsWhiteBoxPgdOnATrainedSoe()
+    {
+        double pgd = 0, adaptive = 0, clean = 0;
+        Constructed((m, y) => (m == 0) == (y < 2) ? y : null, (soe, x, y) =>
+        {
+            using var _ = torch.EnableGrad();
+            double Robust(string spec)
+            {
+                var adv = AttackPresets.Create(spec, 0.15).Perturb(soe, x, y);
+                using var __ = torch.NoGrad();
+                return soe.Forward(adv).Argmax(1).Eq(y).Sum().ItemLong() / (double)y.Size(0);
+            }
+            using (torch.NoGrad()) clean = soe.Forward(x).Argmax(1).Eq(y).Sum().ItemLong() / (double)y.Size(0);
+            pgd = Robust("pgd20:random_start=false");
+            adaptive = Robust("soe-adaptive20:start=none");
+        });
+        Assert.True(pgd > 0.05 && pgd < clean, $"the budget should leave white-box PGD some points and break others: clean {clean:P1}, pgd {pgd:P1}");
+        Assert.True(adaptive <= pgd, $"adaptive {adaptive:P1} > white-box PGD {pgd:P1}");
     }
 
     [Fact]
@@ -246,5 +269,68 @@ public sealed class SoeTests
         var slope = (At(xd + dir * h) - At(xd - dir * h)) / (2 * h);
         Assert.True(Math.Abs(slope - g.Norm(2, [0, 1, 2, 3]).Item()) < 0.05 * g.Norm(2, [0, 1, 2, 3]).Item() + 1e-4,
             $"directional derivative {slope} vs gradient norm {g.Norm(2, [0, 1, 2, 3]).Item()}");
+    }
+}
+
+/// <summary>The CIFAR ResNet as its PyTorch ports have it, and transfer evaluation's invariants.</summary>
+public sealed class CifarResNetAndTransferTests
+{
+    [Fact]
+    public void ResNet20HasTheParametersAndKeysOfTheReference()
+    {
+        using var m = (Classifier)ModelFactory.Create("resnet20", ModelFactory.Get("resnet20").Options.Defaults, 10, 3, null);
+        // He et al.'s ResNet-20 with 1x1-conv shortcuts: 0.27M parameters.
+        Assert.Equal(272_474, m.Parameters().Sum(p => p.NumEl));
+        var keys = m.StateDict().Keys.ToList();
+        Assert.Contains("layer2.0.downsample.0.weight", keys);
+        Assert.Contains("layer3.2.bn2.running_var", keys);
+        Assert.Contains("fc.weight", keys);
+        Assert.Equal(64, m.FeatureCount);
+        Assert.Throws<FormatException>(() => ModelFactory.Get("resnet21"));
+        Assert.Equal("resnet110", ModelFactory.Get("resnet110").Name);
+        using var scope = DisposeScope.Open();
+        var (features, logits) = m.ForwardWithFeatures(torch.Rand(2, 3, 32, 32));
+        Assert.Equal([2L, 64], features.Shape);
+        Assert.Equal([2L, 10], logits.Shape);
+    }
+
+    [Fact]
+    public void TransferringFromAModelToItselfIsTheWhiteBoxEvaluation()
+    {
+        using var scope = DisposeScope.Open();
+        torch.ManualSeed(8);
+        using var m = new SmallCnn();
+        var data = TinyImages(40);
+        // A model that has memorised the points: right on all of them, by narrow margins an attack can cross.
+        var x = torch.From(data.Pixels.Select(p => p / 255f).ToArray(), [40, 1, 28, 28]);
+        var y = torch.From(data.Labels);
+        using (var opt = new Adam(m.Parameters(), 0.002))
+            for (var i = 0; i < 40; i++)
+            {
+                using var s = DisposeScope.Open();
+                opt.ZeroGrad();
+                F.CrossEntropy(m.Forward(x), y).Backward();
+                opt.Step();
+            }
+        var suites = new[] { Evaluation.AttackSuite.Single(AttackPresets.Create("pgd5", 0.05)) };
+        var options = new Evaluation.EvaluationOptions { BatchSize = 16, RunChecks = false };
+        var white = Evaluation.RobustnessEvaluator.Evaluate(m, data, suites, options);
+        var transfer = Evaluation.TransferEvaluator.Craft(m, m, data, suites, options);
+        Assert.Equal(white.Clean, transfer.Clean);
+        Assert.Equal(white.Suites[0].Robust, transfer.Suites[0].Robust);
+        Assert.True(white.Suites[0].RobustAccuracy < white.CleanAccuracy, $"the attack should break something for the comparison to mean anything: clean {white.CleanAccuracy}, robust {white.Suites[0].RobustAccuracy}");
+    }
+
+    private static Data.ImageDataset TinyImages(int n)
+    {
+        var rng = new Random(3);
+        var pixels = new byte[n * 784];
+        var labels = new long[n];
+        for (var i = 0; i < n; i++)
+        {
+            labels[i] = i % 10;
+            for (var p = 0; p < 784; p++) pixels[i * 784 + p] = (byte)rng.Next(256);
+        }
+        return new Data.ImageDataset("tiny", pixels, labels, 1, 28, 28, 10);
     }
 }
