@@ -71,9 +71,11 @@ public sealed class SoeRunTests
     [InlineData("experts: 2", "experts: 0", @"soe\.yaml:\d+:\d+: model\.experts: must be in \[1, 64\], got 0")]
     [InlineData("base: smallcnn", "base: soe", @"model\.base: an expert cannot itself be an SoE")]
     [InlineData("base: smallcnn", "base: tiny-denoiser", @"model\.base: tiny-denoiser is not a classifier")]
+    [InlineData("model: {arch: soe, experts: 2, base: smallcnn, normalize: none}", "model: {arch: smallcnn, normalize: none}",
+        @"eval\.final\[1\]: soe-adaptive3 attacks a model that selects among experts \(model\.arch soe\), not smallcnn")]
     public void BadSoeConfigsAreLocatedAndExplained(string from, string to, string pattern)
     {
-        var text = Config("/nonexistent").Replace(from, to);
+        var text = Config("/nonexistent").Replace("final: [pgd3, cw3]", "final: [pgd3, soe-adaptive3]").Replace(from, to);
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(text, "soe.yaml"));
         Assert.Matches(pattern, e.Message);
     }

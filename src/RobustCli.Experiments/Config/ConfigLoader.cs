@@ -441,9 +441,16 @@ public static class ConfigLoader
         if (!Tasks.Registry.TryGet(c.Task.Name, out var taskReg) || c.Task.Options == null) return;
         var task = taskReg.Create(new TaskBuild(c.Task.Options));
         var taskLoss = task.EvaluationLoss;
+        // An attack that needs an expert ensemble (soe-adaptive) is refused for other models before training, not after.
+        var experts = c.Model.Options != null && ModelFactory.Get(c.Model.Arch).Name == "soe";
+        void NeedsExperts(string path, IEnumerable<Attack> attacks)
+        {
+            if (!experts && attacks.FirstOrDefault(a => a is SelectionAdaptiveAttack) is { } a)
+                ctx.Error(path, $"{a.Name} attacks a model that selects among experts (model.arch soe), not {c.Model.Arch}");
+        }
         foreach (var (path, spec) in new[] { ("eval.val_attack", c.Eval.ValAttack), ("eval.test_attack", c.Eval.TestAttack) })
         {
-            try { AttackPresets.Create(spec, c.Attack.Eps, taskLoss); }
+            try { NeedsExperts(path, [AttackPresets.Create(spec, c.Attack.Eps, taskLoss)]); }
             catch (FormatException e) { ctx.Error(path, e.Message); }
         }
         // The final evaluation also takes AutoAttack (autoattack, autoattack:version=plus...).
@@ -453,7 +460,7 @@ public static class ConfigLoader
             try
             {
                 if (taskLoss != null) AttackPresets.Create(spec, c.Attack.Eps, taskLoss);
-                else AttackSuites.Parse(spec, c.Attack.Eps, 10, new SuiteDefaults(AttackSuites.IsAutoAttack(spec) && c.Attack.Norm == "l2" ? Norm.L2 : Norm.Linf));
+                else NeedsExperts(path, AttackSuites.Parse(spec, c.Attack.Eps, 10, new SuiteDefaults(AttackSuites.IsAutoAttack(spec) && c.Attack.Norm == "l2" ? Norm.L2 : Norm.Linf)).Stages);
             }
             catch (Exception e) when (e is FormatException or ArgumentException) { ctx.Error(path, e.Message); }
         }
