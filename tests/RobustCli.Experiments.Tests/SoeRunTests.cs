@@ -43,6 +43,9 @@ public sealed class SoeRunTests
             Assert.True(V("val_robust_acc") <= V("val_oracle_adv_acc") + 1e-9);
             Assert.True(V("soe_main_loss") > 0 && V("soe_aux_loss") > 0);
         }
+        // summary.json carries the last epoch's columns, the per-expert ones included.
+        var last = RunSummary.Load(straight.Folder.SummaryFile).Last;
+        Assert.True(last.ContainsKey("val_expert1_adv_acc") && last.ContainsKey("soe_aux_loss") && last.ContainsKey("val_oracle_clean_acc"), string.Join(", ", last.Keys));
         // It learns: the tiny task is easy.
         Assert.True(straight.Summary.Final["clean"] > 0.5, $"clean {straight.Summary.Final["clean"]}");
         // The checkpoint holds experts.{m}.* and rectifiers.{m}.* (PyTorch: an nn.ModuleList of each).
@@ -56,7 +59,7 @@ public sealed class SoeRunTests
 
         using var cts = new CancellationTokenSource();
         var runs = TestPaths.TempDir();
-        var stopped = TrainingJob.Run(cfg, Options(runs, cts.Token, _ => new CancelAfter(1, cts)));
+        var stopped = TrainingJob.Run(cfg, Options(runs, cts.Token, _ => new RunTests.CancelAfter(1, cts)));
         Assert.Equal("interrupted", stopped.Summary.Status);
         var resumed = TrainingJob.Run(cfg, Options(runs), stopped.Folder.Path);
         Assert.Equal(0, resumed.ExitCode);
@@ -78,12 +81,5 @@ public sealed class SoeRunTests
         var text = Config("/nonexistent").Replace("final: [pgd3, cw3]", "final: [pgd3, soe-adaptive3]").Replace(from, to);
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(text, "soe.yaml"));
         Assert.Matches(pattern, e.Message);
-    }
-
-    private sealed class CancelAfter(int epochs, CancellationTokenSource cts) : IProgressReporter
-    {
-        public void EpochStart(int epoch, int total, int batches) { }
-        public void Batch(int epoch, int batch, int batches, double loss, double ips) { }
-        public void EpochEnd(RobustCli.Core.Training.EpochMetrics m, int total) { if (m.Epoch >= epochs) cts.Cancel(); }
     }
 }

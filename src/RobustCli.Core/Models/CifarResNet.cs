@@ -63,12 +63,6 @@ public sealed class CifarResNet : Classifier
 
     public override long FeatureCount => fc.Weight.Size(1);
 
-    protected override Tensor Logits(Tensor x)
-    {
-        using var f = Features(x);
-        return Head(f);
-    }
-
     protected override Tensor Features(Tensor x)
     {
         using var c = conv1.Forward(x);

@@ -65,6 +65,10 @@ public abstract class Classifier : Module
     /// </summary>
     public virtual string TranslateForeignKey(string key) => key;
 
-    /// <summary>The network proper, on normalized input.</summary>
-    protected abstract Tensor Logits(Tensor x);
+    /// <summary>The network proper, on normalized input: by default the head on the features.</summary>
+    protected virtual Tensor Logits(Tensor x)
+    {
+        using var features = Features(x);
+        return Head(features);
+    }
 }

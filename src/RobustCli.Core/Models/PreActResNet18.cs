@@ -74,12 +74,6 @@ public sealed class PreActResNet18 : Classifier
 
     public override long FeatureCount => 512;
 
-    protected override Tensor Logits(Tensor x)
-    {
-        using var f = Features(x);
-        return Head(f);
-    }
-
     protected override Tensor Features(Tensor x)
     {
         using var stem = conv1.Forward(x);

@@ -26,12 +26,6 @@ public sealed class SmallCnn : Classifier
 
     public override long FeatureCount => 200;
 
-    protected override Tensor Logits(Tensor x)
-    {
-        using var f = Features(x);
-        return Head(f);
-    }
-
     protected override Tensor Head(Tensor features) => f3.Forward(features);
 
     protected override Tensor Features(Tensor x)

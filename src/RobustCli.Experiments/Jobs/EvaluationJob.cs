@@ -49,12 +49,15 @@ public static class EvaluationJob
         if (req.TransferFrom != null && req.StatePath != null)
             throw new ConfigException("--state: a transfer evaluation (--transfer-from) is not resumable; drop --state");
         var warnings = new List<string>();
-        var target = LoadModel(req.Checkpoint, req.Dataset, req.Arch, req.Normalize, warnings, req.Log);
-        using var model = target.Model;
-        var eps = req.Eps ?? target.Config?.Attack.Eps
+        // The attacks are checked before the weights are read, so a typo in one is reported as such.
+        var located = Locate(req.Checkpoint);
+        var eps = req.Eps ?? located.Config?.Attack.Eps
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
-        var spec = DatasetCatalog.Get(target.Dataset);
-        var suites = Suites(req.Attacks, eps, spec.NumClasses, defaults, warnings.Add);
+        var datasetName = req.Dataset ?? located.Config?.Data.Name
+            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the data with --dataset");
+        var suites = Suites(req.Attacks, eps, DatasetCatalog.Get(datasetName).NumClasses, defaults, warnings.Add);
+        var target = LoadModel(req.Checkpoint, located, req.Dataset, req.Arch, req.Normalize, warnings, req.Log);
+        using var model = target.Model;
         var device = JobRuntime.ResolveDevice(req.Device);
         var test = DatasetCatalog.Load(target.Dataset, train: false, req.DataPath ?? target.Config?.Data.Path, repoRoot);
         if (req.N > 0) test = test.Take(req.N);
@@ -91,7 +94,7 @@ public static class EvaluationJob
         else
         {
             var sourceWarnings = new List<string>();
-            var source = LoadModel(req.TransferFrom, req.Dataset ?? target.Dataset, null, null, sourceWarnings, req.Log);
+            var source = LoadModel(req.TransferFrom, Locate(req.TransferFrom), req.Dataset ?? target.Dataset, null, null, sourceWarnings, req.Log);
             using var sourceModel = source.Model;
             if (source.Dataset != target.Dataset)
                 throw new ConfigException($"--transfer-from {req.TransferFrom}: that model was trained on {source.Dataset}, this one on {target.Dataset}");
@@ -116,9 +119,10 @@ public static class EvaluationJob
     /// The model of a run folder or weights file (ours, or a PyTorch state dict with an architecture named):
     /// RobustBench's prefix stripping, normalization buffers and foreign key names are handled.
     /// </summary>
-    private static LoadedModel LoadModel(string checkpoint, string? datasetFlag, string? archFlag, string? normalizeFlag, List<string> warnings, Action<string>? log)
+    private static LoadedModel LoadModel(string checkpoint, (string File, RunConfig? Config) located, string? datasetFlag, string? archFlag, string? normalizeFlag,
+        List<string> warnings, Action<string>? log)
     {
-        var (file, config) = Locate(checkpoint);
+        var (file, config) = located;
         var dataset = datasetFlag ?? config?.Data.Name
             ?? throw new ConfigException($"--checkpoint {checkpoint}: no run config beside it; name the data with --dataset");
         var arch = archFlag ?? config?.Model.Arch

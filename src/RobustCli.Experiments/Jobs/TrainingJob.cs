@@ -318,6 +318,8 @@ public static class TrainingJob
             if (improved) summary.BestValCleanAcc = Num(m.ValidationCleanAccuracy);
             summary.Last = new Dictionary<string, double?> { ["train_loss"] = Num(m.TrainLoss) };
             foreach (var (c, v) in m.Scores) summary.Last[c] = Num(v);
+            // The method's and an expert ensemble's columns too (noise_rate, val_expert0_adv_acc, ...).
+            foreach (var (c, v) in m.Extra) summary.Last[c] = Num(v);
             summary.Save(folder.SummaryFile);
             progress.EpochEnd(m, config.Train.Epochs);
             log.Information("epoch {Epoch}/{Epochs} lr {Lr:G4} loss {Loss:F4} train clean {TrainClean} adv {TrainAdv} | val clean {ValClean} robust {ValRobust}{Test} | {Seconds:F0}s {Speed:F1} img/s{Extra}{Ema}",
