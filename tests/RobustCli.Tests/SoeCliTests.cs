@@ -47,6 +47,7 @@ public sealed class SoeCliTests
             (rc, output, error) = Run("eval", "--checkpoint", soe, "--attack", "pgd3", "--n", "48", "--output", output_, "--out", csv);
             Assert.True(rc == 0, error);
             Assert.Contains($"soe/{output_} on fashion-mnist", output);
+            Assert.DoesNotContain("train mode", output + error);
         }
         // Transfer: examples crafted on the plain run, answered by the SoE; and the same examples saved and read back.
         var transfer = Path.Combine(dir, "transfer.csv");

@@ -65,7 +65,8 @@ public static class EvaluationJob
         if (suites.SelectMany(s => s.Stages).FirstOrDefault(a => a is SelectionAdaptiveAttack) is { } adaptive && evaluated is not IExpertEnsemble)
             throw new ConfigException($"--attack {adaptive.Name}: it attacks a model that selects among experts (model.arch soe){(req.Output != null ? ", not its output " + req.Output : $", not {target.Arch}")}");
         model.To(device);
-        model.Eval();
+        // The view of an output is a module of its own: it goes to eval mode with the model it wraps.
+        evaluated.Eval();
         foreach (var w in warnings) req.Warn?.Invoke(w);
         var options = new EvaluationOptions
         {
