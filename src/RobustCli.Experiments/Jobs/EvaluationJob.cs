@@ -51,10 +51,12 @@ public static class EvaluationJob
         var warnings = new List<string>();
         // The attacks are checked before the weights are read, so a typo in one is reported as such.
         var located = Locate(req.Checkpoint);
-        var eps = req.Eps ?? located.Config?.Attack.Eps
-            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
         var datasetName = req.Dataset ?? located.Config?.Data.Name
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the data with --dataset");
+        _ = req.Arch ?? located.Config?.Model.Arch
+            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the architecture with --arch ({string.Join(", ", ModelFactory.Names)})");
+        var eps = req.Eps ?? located.Config?.Attack.Eps
+            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
         var suites = Suites(req.Attacks, eps, DatasetCatalog.Get(datasetName).NumClasses, defaults, warnings.Add);
         var target = LoadModel(req.Checkpoint, located, req.Dataset, req.Arch, req.Normalize, warnings, req.Log);
         using var model = target.Model;
