@@ -46,8 +46,7 @@ public sealed class SelectionAdaptiveAttack(string name, double eps, double alph
             using (torch.NoGrad())
             {
                 var outputs = experts.ForwardExperts(last);
-                using var scores = SynergyOfExperts.Scores(outputs);
-                using var selected = SynergyOfExperts.Select(outputs, scores.Argmax(1));
+                using var selected = SynergyOfExperts.Selected(outputs);
                 Remember(last, selected.Argmax(1).Ne(y), found, kept);
             }
             using var keep = found.View(BroadcastShape(x));

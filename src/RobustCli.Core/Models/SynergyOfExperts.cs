@@ -120,6 +120,14 @@ public sealed class SynergyOfExperts : Classifier, IMultiOutput, IExpertEnsemble
         return picked.Squeeze(1);
     }
 
+    /// <summary>The collaboration's answer: the logits of each sample's highest-scoring expert.</summary>
+    public static Tensor Selected(IReadOnlyList<ExpertOutput> outputs)
+    {
+        using var scores = Scores(outputs);
+        using var choice = scores.Argmax(1);
+        return Select(outputs, choice);
+    }
+
     /// <summary>The plain ensemble: log of the mean of the experts' softmax (clamped at 1e-40 as the reference does).</summary>
     public static Tensor Ensemble(IReadOnlyList<ExpertOutput> outputs)
     {
@@ -147,9 +155,7 @@ public sealed class SynergyOfExperts : Classifier, IMultiOutput, IExpertEnsemble
         var outputs = ForwardExperts(x);
         try
         {
-            using var scores = Scores(outputs);
-            using var choice = scores.Argmax(1);
-            return Select(outputs, choice);
+            return Selected(outputs);
         }
         finally
         {

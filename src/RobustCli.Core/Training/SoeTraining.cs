@@ -80,9 +80,7 @@ public sealed class SoeTraining(AttackSettings attack, double lambda = 1.0, doub
     private static Tensor Selected(IReadOnlyList<ExpertOutput> outputs)
     {
         using var _ = torch.NoGrad();
-        using var scores = SynergyOfExperts.Scores(outputs);
-        using var choice = scores.Argmax(1);
-        return SynergyOfExperts.Select(outputs, choice);
+        return SynergyOfExperts.Selected(outputs);
     }
 
     /// <summary>
