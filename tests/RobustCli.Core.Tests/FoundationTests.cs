@@ -218,11 +218,13 @@ public sealed class FoundationTests
         foreach (var r in Attacks.Attacks.Registry.All)
         {
             var name = r.StepsInName ? r.Name + "10" : r.Name;
-            var baseline = AttackSuites.Parse(name, 0.1, 10, new SuiteDefaults()).Describe();
+            // Attacks of a denoiser's observation are described by their settings with the task's loss.
+            string Describe(string spec) => r.NeedsTaskLoss ? AttackPresets.Create(spec, 0.1, new MseAttackLoss()).Settings! : AttackSuites.Parse(spec, 0.1, 10, new SuiteDefaults()).Describe();
+            var baseline = Describe(name);
             foreach (var s in r.Options.Specs.Append(OptionSpec.Double("eps", 0.1, "")))
             {
                 var spec = $"{name}:{s.Key}={Changed(s)}";
-                var changed = AttackSuites.Parse(spec, 0.1, 10, new SuiteDefaults()).Describe();
+                var changed = Describe(spec);
                 Assert.True(baseline != changed, $"{spec} has the fingerprint of {name}: {changed}");
                 checkedOptions++;
             }
@@ -230,6 +232,7 @@ public sealed class FoundationTests
             if (r.HasL2) Assert.NotEqual(baseline, AttackSuites.Parse(name + "-l2", 0.1, 10, new SuiteDefaults()).Describe());
         }
         Assert.True(checkedOptions > 30, $"{checkedOptions} options checked");
+        Assert.Contains("attacks denoisers", Assert.Throws<FormatException>(() => AttackSuites.Parse("obsatk5", 0.1, 10, new SuiteDefaults())).Message);
         // The two reported cases, and the option reaching the attack's loss.
         Assert.NotEqual(AttackSuites.Parse("cw20", 0.1, 10, new()).Describe(), AttackSuites.Parse("cw20:kappa=20", 0.1, 10, new()).Describe());
         Assert.NotEqual(AttackSuites.Parse("apgd-ce", 0.1, 10, new()).Describe(), AttackSuites.Parse("apgd-ce:rho=0.5", 0.1, 10, new()).Describe());
@@ -282,7 +285,7 @@ public sealed class FoundationTests
         Assert.Contains("did you mean 'trades'?", Assert.Throws<FormatException>(() => Methods.Registry.Get("tradez")).Message);
         Assert.Contains("did you mean 'preact18'?", Assert.Throws<FormatException>(() => ModelFactory.Get("preact19")).Message);
         Assert.Contains("6n + 4", Assert.Throws<FormatException>(() => ModelFactory.Get("wrn33-10")).Message);
-        Assert.Equal(["classification", "denoising"], Tasks.Tasks.Registry.Names);
+        Assert.Equal(["classification", "denoise"], Tasks.Tasks.Registry.Names);
         Assert.Contains("cifar10", DatasetCatalog.Registry.Names);
         var wrn = ModelFactory.Get("wrn");
         wrn.Options.Resolve(new Dictionary<string, object?> { ["depth"] = 30 }, out var errors);
@@ -293,10 +296,10 @@ public sealed class FoundationTests
     public void DenoisingTaskScoresPsnrAndItsObservationsArePerSample()
     {
         using var scope = DisposeScope.Open();
-        var task = (DenoisingTask)Tasks.Tasks.Registry.Get("denoising").Create(new TaskBuild(Tasks.Tasks.Registry.Get("denoising").Options.Resolve(new Dictionary<string, object?> { ["sigma"] = 0.1 })));
+        var task = (DenoiseTask)Tasks.Tasks.Registry.Get("denoise").Create(new TaskBuild(Tasks.Tasks.Registry.Get("denoise").Options.Resolve(new Dictionary<string, object?> { ["sigma"] = new[] { 25.5, 25.5 }, ["clip_observation"] = false })));
         var clean = torch.Full([2, 1, 4, 4], 0.5);
         // An estimate off by 0.1 everywhere: PSNR = 10 log10(1 / 0.01) = 20 dB.
-        Assert.Equal(20.0, DenoisingTask.Psnr(clean + 0.1, clean).Mean().Item(), 4);
+        Assert.Equal(20.0, DenoiseTask.Psnr(clean + 0.1, clean).Mean().Item(), 4);
         Assert.Equal(40.0, task.ScoreSum(clean + 0.1, clean), 3);
         using var batch = new Batch(torch.Rand(4, 1, 4, 4), torch.Zeros([4], DType.Int64), [7, 8, 9, 10]);
         using var part = new Batch(batch.X.Narrow(0, 2, 2).Clone(), batch.Y.Narrow(0, 2, 2).Clone(), [9, 10]);

@@ -65,7 +65,7 @@ public sealed class FoundationRunTests
     {
         var data = TinyData.FashionMnistLike(256, 32);
         var yaml = TinyData.Config(data, "pgd-at", epochs: 4)
-            .Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: tiny-denoiser, normalize: none, features: 16, layers: 3}\ntask: {name: denoising, sigma: 0.2}")
+            .Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: tiny-denoiser, normalize: none, features: 16, layers: 3}\ntask: {name: denoise, sigma: 51, clip_observation: false, eval_sigmas: [51]}")
             .Replace("optimizer: {name: adam, lr: 0.002, weight_decay: 0}", "optimizer: {name: adam, lr: 0.005, weight_decay: 0}")
             .Replace("attack: {eps: 0.1, step: 0.05, steps: 2}", "attack: {eps: 0.02, step: 0.01, steps: 2}")
             .Replace("final: [pgd3, cw3]", "final: [pgd3, fgsm]");
@@ -82,15 +82,15 @@ public sealed class FoundationRunTests
         Assert.True(D(last["val_robust_psnr"]) < D(last["val_clean_psnr"]), "an attack lowers the PSNR: " + File.ReadAllText(r.Folder.MetricsFile));
         Assert.True(D(rows[^1][5]) > D(rows[0][5]) - 0.5, "PSNR does not fall over training");
         var final = File.ReadAllLines(r.Folder.FinalEvalFile);
-        Assert.Equal("attack,psnr,seconds,n", final[0]);
-        Assert.Equal(["clean", "pgd3", "fgsm"], final.Skip(1).Select(l => l.Split(',')[0]));
-        Assert.True(r.Summary.Final["pgd3"] < r.Summary.Final["clean"]);
+        Assert.Equal("condition,sigma,observation_sigma,psnr,ssim,seconds,n", final[0]);
+        Assert.Equal(["noise-free", "gaussian", "pgd3", "fgsm"], final.Skip(1).Select(l => l.Split(',')[0]));
+        Assert.True(r.Summary.Final["psnr pgd3@51"] < r.Summary.Final["psnr gaussian@51"]);
         Assert.Equal("val_robust_psnr", r.Summary.SelectedBy);
-        Assert.Equal("index,clean_psnr,pgd3_psnr,fgsm_psnr", File.ReadAllLines(Path.Combine(r.Folder.Path, "final_eval_samples.csv"))[0]);
+        Assert.Equal("image,condition,sigma,psnr,ssim", File.ReadAllLines(Path.Combine(r.Folder.Path, "final_eval_samples.csv"))[0]);
         // Classification-only pieces are refused for this task, with the place and what would do.
         Assert.Contains("cw3", Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(yaml.Replace("final: [pgd3, fgsm]", "final: [pgd3, cw3]"), "d.yaml")).Message);
-        Assert.Contains("trades does not train the denoising task", Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(yaml, "d.yaml", ["train.method=trades"])).Message);
-        Assert.Contains("smallcnn is not a model for the denoising task", Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(yaml.Replace("arch: tiny-denoiser, normalize: none, features: 16, layers: 3", "arch: smallcnn"), "d.yaml")).Message);
+        Assert.Contains("trades does not train the denoise task", Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(yaml, "d.yaml", ["train.method=trades"])).Message);
+        Assert.Contains("smallcnn is not a model for the denoise task", Assert.Throws<ConfigException>(() => ConfigLoader.LoadText(yaml.Replace("arch: tiny-denoiser, normalize: none, features: 16, layers: 3", "arch: smallcnn"), "d.yaml")).Message);
     }
 
     [Fact]

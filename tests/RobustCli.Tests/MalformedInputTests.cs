@@ -148,7 +148,7 @@ public sealed class MalformedInputTests
         ("model", "model: {arch: tiny-denoiser}", "model.arch"),
         ("model", "model: {arch: wrn, depth: deep}", "model.depth"),
         ("task", "task: {name: segmentation}", "task.name"),
-        ("task", "task: {name: denoising, sigma: -1}", "task.sigma"),
+        ("task", "task: {name: denoise, sigma: -1}", "task.sigma"),
         ("task", "task: {name: classification, sigma: 0.1}", "task.sigma"),
         ("checkpoint", "checkpoint: {best: maybe}", "checkpoint.best"),
         ("threads", "threads: -1", "threads"),

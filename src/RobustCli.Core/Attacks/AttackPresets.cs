@@ -35,6 +35,8 @@ public static class AttackPresets
         if (loss != null && !registration.TakesTaskLoss)
             throw new FormatException($"attack '{name}' attacks classifiers only (its loss is fixed); for this task use one of " +
                                       string.Join(", ", Attacks.Registry.All.Where(r => r.TakesTaskLoss).Select(r => r.Name)));
+        if (loss == null && registration.NeedsTaskLoss)
+            throw new FormatException($"attack '{name}' attacks denoisers (task: denoise), not classifiers");
         var norm = l2 ? Norm.L2 : Norm.Linf;
         var attack = registration.Create(new AttackBuild(displayName ?? name, eps, norm, options, registration.TakesTaskLoss ? loss : null));
         attack.Settings = FormattableString.Invariant($"{registration.Name}|{norm}|eps={eps:R}|{options.Canonical()}{(loss != null ? "|loss=" + loss.Name : "")}");

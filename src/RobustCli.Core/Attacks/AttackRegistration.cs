@@ -21,4 +21,6 @@ public sealed record AttackRegistration(string Name, string Description, OptionD
     public IReadOnlyList<string> Examples { get; init; } = [];
     /// <summary>The attack maximises the task's loss (so it also attacks denoisers), rather than a classification-only one.</summary>
     public bool TakesTaskLoss { get; init; }
+    /// <summary>It attacks a task with its own loss only (a denoiser's observation), never a classifier.</summary>
+    public bool NeedsTaskLoss { get; init; }
 }

@@ -102,9 +102,32 @@ public static class Attacks
         })
     { StepsInName = true, Examples = ["soe-adaptive50"] };
 
+    private static OptionSpec Level => OptionSpec.Double("level", 5, "strength as a noise level s in /255 units: rho = s/255 sqrt(C H W)", min: 0);
+
+    public static readonly AttackRegistration ObsAtk = new("obsatk",
+        "ObsAtk (Yan et al. 2022): zero-mean L2 PGD on a denoiser's observation, budget rho = s/255 sqrt(N), no random start",
+        new OptionDeclaration(
+        [
+            Steps(5), Level,
+            OptionSpec.Double("step", 0.3, "step size as a fraction of rho (1 with one step: HAT's training attack)", min: 0, minExclusive: true),
+            OptionSpec.Bool("zero_mean", true, "project each step onto zero-mean perturbations (false: plain L2 PGD on the observation)"),
+        ]),
+        b => new ObsAttack(b.Name, b.Options.Double("level"), b.Options.Int("steps"), b.Options.Double("step"), b.Options.Bool("zero_mean")))
+    { StepsInName = true, Examples = ["obsatk5", "obsatk1:step=1", "obsatk5:zero_mean=false"], TakesTaskLoss = true, NeedsTaskLoss = true };
+
+    public static readonly AttackRegistration GaussianNoise = new("gaussian-noise",
+        "Gaussian noise of level s on a denoiser's observation (ObsAtk's random baseline: the same expected energy)",
+        new OptionDeclaration([Level]), b => new RandomNoiseAttack(b.Name, b.Options.Double("level"), uniform: false))
+    { Examples = ["gaussian-noise"], TakesTaskLoss = true, NeedsTaskLoss = true };
+
+    public static readonly AttackRegistration UniformNoise = new("uniform-noise",
+        "uniform noise of level s (the variance of Gaussian noise of std s/255) on a denoiser's observation",
+        new OptionDeclaration([Level]), b => new RandomNoiseAttack(b.Name, b.Options.Double("level"), uniform: true))
+    { Examples = ["uniform-noise"], TakesTaskLoss = true, NeedsTaskLoss = true };
+
     public static readonly Registry<AttackRegistration> Registry = new("attack",
     [
-        Fgsm, Pgd, Cw, MiFgsm, ApgdCe, ApgdDlr, ApgdT, FabU, FabT, Square, SoeAdaptive,
+        Fgsm, Pgd, Cw, MiFgsm, ApgdCe, ApgdDlr, ApgdT, FabU, FabT, Square, SoeAdaptive, ObsAtk, GaussianNoise, UniformNoise,
     ]);
 
     /// <summary>Example names of every registered attack, for help and errors.</summary>

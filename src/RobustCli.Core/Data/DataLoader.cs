@@ -35,10 +35,10 @@ public sealed class Batch(Tensor x, Tensor y, int[] indices) : IDisposable
 /// batch is ready when a step ends. The order and the augmentation of epoch e depend only on (seed, e), so a
 /// resumed run sees exactly the batches an uninterrupted one would. The caller disposes each batch.
 /// </summary>
-public sealed class DataLoader(ImageDataset data, int batchSize, bool shuffle = false, Augmentation? augmentation = null,
+public sealed class DataLoader(ImageSource data, int batchSize, bool shuffle = false, Augmentation? augmentation = null,
     int seed = 0, bool dropLast = false, Device? device = null, int prefetch = 2)
 {
-    public ImageDataset Data { get; } = data;
+    public ImageSource Data { get; } = data;
     public Device? Device { get; } = device;
     public int BatchSize { get; } = batchSize > 0 ? batchSize : throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be >= 1");
 
@@ -94,20 +94,23 @@ public sealed class DataLoader(ImageDataset data, int batchSize, bool shuffle = 
         var start = b * BatchSize;
         var count = Math.Min(BatchSize, order.Length - start);
         var indices = order.AsSpan(start, count).ToArray();
-        var size = Data.ImageSize;
+        var (height, width) = Data.Shape(indices[0]);
+        for (var k = 1; k < count; k++)
+            if (Data.Shape(indices[k]) != (height, width))
+                throw new InvalidOperationException(
+                    $"{Data.Name}: images {indices[0]} ({height}x{width}) and {indices[k]} ({Data.Shape(indices[k]).Height}x{Data.Shape(indices[k]).Width}) differ in size and cannot share a batch; use a batch size of 1 for whole images of different sizes");
+        var size = Data.Channels * height * width;
         var pixels = new float[(long)count * size];
         var labels = new long[count];
         var aug = augmentation ?? Augmentation.None;
         var rng = new Random(SeedMix.Of(seed, epoch, b, 0xa06));
         for (var k = 0; k < count; k++)
         {
-            labels[k] = Data.Labels[indices[k]];
-            var dst = pixels.AsSpan(k * size, size);
-            if (aug.IsNone) Convert(Data.Image(indices[k]), dst);
-            else Augment(Data.Image(indices[k]), dst, aug, rng);
+            labels[k] = Data.Label(indices[k]);
+            Data.Write(indices[k], pixels.AsSpan(k * size, size), aug, rng);
         }
         // Made on this background thread, where no DisposeScope is open: the consumer owns them.
-        var x = torch.From<float>(pixels, [count, Data.Channels, Data.Height, Data.Width]);
+        var x = torch.From<float>(pixels, [count, Data.Channels, height, width]);
         var y = torch.From(labels);
         if (Device is { IsCuda: true } d)
         {
@@ -116,28 +119,5 @@ public sealed class DataLoader(ImageDataset data, int batchSize, bool shuffle = 
             (x, y) = (xd, yd);
         }
         return new Batch(x, y, indices);
-    }
-
-    private static void Convert(ReadOnlySpan<byte> src, Span<float> dst)
-    {
-        for (var i = 0; i < src.Length; i++) dst[i] = src[i] / 255f;
-    }
-
-    private void Augment(ReadOnlySpan<byte> src, Span<float> dst, Augmentation aug, Random rng)
-    {
-        int c = Data.Channels, h = Data.Height, w = Data.Width, p = aug.CropPadding;
-        var dy = p > 0 ? rng.Next(2 * p + 1) - p : 0;
-        var dx = p > 0 ? rng.Next(2 * p + 1) - p : 0;
-        var flip = aug.HorizontalFlip && rng.Next(2) == 1;
-        for (var ch = 0; ch < c; ch++)
-            for (var y = 0; y < h; y++)
-            {
-                var sy = y + dy;
-                for (var x = 0; x < w; x++)
-                {
-                    var sx = (flip ? w - 1 - x : x) + dx;
-                    dst[(ch * h + y) * w + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? 0f : src[(ch * h + sy) * w + sx] / 255f;
-                }
-            }
     }
 }

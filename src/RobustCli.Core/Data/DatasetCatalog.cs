@@ -10,6 +10,24 @@ public sealed record DatasetSpec(string Name, string Description, string[] Train
     public OptionDeclaration Options => OptionDeclaration.None;
     /// <summary>Images in the published training split (a config's val_size must be smaller).</summary>
     public int? TrainCount { get; init; }
+    /// <summary>A folder of pictures of any size (denoising sets) rather than a fixed-size labelled set.</summary>
+    public PictureLayout? Pictures { get; init; }
+}
+
+/// <summary>
+/// Where a picture set's images are: files in the dataset's folder (any PNG/JPEG/BMP, any size), the split(s) it
+/// offers, and the test set a training-only set is paired with by default. An embedded set names its files in a
+/// fixed folder instead (scikit-image's photographs).
+/// </summary>
+public sealed record PictureLayout(int Channels, bool HasTrain, bool HasTest, string? DefaultTest = null)
+{
+    /// <summary>Other folder names searched (set68 is also published as bsd68).</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+    /// <summary>A folder that always holds the set (an installed package's data), searched after the usual places.</summary>
+    public string? FixedFolder { get; init; }
+    /// <summary>For a set inside a folder of other files: the training and test file names.</summary>
+    public IReadOnlyList<string>? TrainFiles { get; init; }
+    public IReadOnlyList<string>? TestFiles { get; init; }
 }
 
 /// <summary>
@@ -39,7 +57,31 @@ public static class DatasetCatalog
         new("svhn", "SVHN cropped digits (.mat)", ["train_32x32.mat"], ["test_32x32.mat"],
             (n, f) => SvhnReader.Load(n, f[0]), 3, 32, 10, [0.4377, 0.4438, 0.4728], [0.1980, 0.2010, 0.1970],
             "put train_32x32.mat and test_32x32.mat (ufldl.stanford.edu/housenumbers) in datasets/svhn/") { TrainCount = 73257 },
+        Folder("bsd400", "BSD400 / Train400: 400 gray 180x180 training images (DnCNN's gray training set)", new(1, true, false, "set68") { Aliases = ["train400"] },
+            "copy the 400 PNGs of Train400 (github.com/cszn/DnCNN, TrainingCodes/DnCNN_TrainingCodes_v1.0/data/Train400) into datasets/bsd400/"),
+        Folder("cbsd432", "CBSD432: the 432 colour BSD500 images outside CBSD68 (colour training set)", new(3, true, false, "cbsd68"),
+            "copy the 432 colour images of BSD500 not in CBSD68 (github.com/cszn/DnCNN, or BSR_bsds500 train+val+test minus CBSD68) into datasets/cbsd432/"),
+        Folder("set12", "Set12: 12 gray test images (cameraman, house, peppers, ...)", new(1, false, true),
+            "copy the 12 PNGs of Set12 (github.com/cszn/DnCNN, testsets/Set12) into datasets/set12/"),
+        Folder("set68", "Set68 / BSD68: 68 gray 481x321 test images of BSD", new(1, false, true) { Aliases = ["bsd68"] },
+            "copy the 68 PNGs of BSD68 (github.com/cszn/DnCNN, testsets/BSD68) into datasets/set68/"),
+        Folder("cbsd68", "CBSD68: the colour versions of BSD68", new(3, false, true),
+            "copy the 68 colour PNGs of CBSD68 (github.com/cszn/DnCNN or github.com/clausmichele/CBSD68-dataset, original_png) into datasets/cbsd68/"),
+        Folder("kodak24", "Kodak24: 24 colour 768x512 photographs (Kodak PhotoCD)", new(3, false, true),
+            "copy kodim01.png ... kodim24.png (r0k.us/graphics/kodak) into datasets/kodak24/"),
+        Folder("skimage-photos", "natural photographs shipped with scikit-image, split into 8 training and 4 test pictures (gray; channels: 3 for colour)",
+            new(1, true, true)
+            {
+                FixedFolder = "/usr/lib/python3/dist-packages/skimage/data",
+                TrainFiles = ["astronaut.png", "brick.png", "chelsea.png", "coffee.png", "grass.png", "ihc.png", "motorcycle_left.png", "rocket.jpg"],
+                TestFiles = ["camera.png", "coins.png", "gravel.png", "moon.png"],
+            },
+            "apt-get install python3-skimage (installed by scripts/setup.sh; its data folder holds the photographs), or copy those files into datasets/skimage-photos/"),
     ]);
+
+    private static DatasetSpec Folder(string name, string description, PictureLayout layout, string howToGet) =>
+        new(name, description, [], [], (_, _) => throw new InvalidOperationException($"{name} is a folder of pictures: load it with LoadPictures"),
+            layout.Channels, 0, 1, [0.0], [1.0], howToGet) { Pictures = layout };
 
     public static IReadOnlyList<DatasetSpec> All => Registry.All;
 
@@ -78,6 +120,56 @@ public static class DatasetCatalog
             $"dataset '{name}' ({spec.Description}, {(train ? "training" : "test")} split) not found.\n" +
             $"  searched: {string.Join(", ", searched.Distinct())}\n" +
             $"  expected files: {string.Join(", ", wanted)} (a .gz suffix is accepted for IDX files)\n" +
+            $"  to provide it: {spec.HowToGet}; or set data.path in the config to the folder that holds them.");
+    }
+
+    /// <summary>
+    /// The pictures of a picture set's split, sorted by file name, as <paramref name="channels"/> channels (0: the
+    /// set's own). A missing set names every folder searched and how to provide it.
+    /// </summary>
+    public static IReadOnlyList<Picture> LoadPictures(string name, bool train, int channels = 0, string? explicitPath = null, string? repoRoot = null)
+    {
+        var spec = Get(name);
+        var layout = spec.Pictures ?? throw new ArgumentException($"{name} is not a folder of pictures");
+        if (train ? !layout.HasTrain : !layout.HasTest)
+            throw new DatasetNotFoundException($"dataset '{name}' has no {(train ? "training" : "test")} pictures" +
+                                               (train ? "" : $"; name a test set with data.test_set (e.g. {layout.DefaultTest ?? "set68"})"));
+        var named = train ? layout.TrainFiles : layout.TestFiles;
+        var folders = new List<string>();
+        foreach (var n in layout.Aliases.Prepend(name).Distinct())
+            foreach (var f in SearchFolders(n, explicitPath, repoRoot)) if (!folders.Contains(f)) folders.Add(f);
+        if (layout.FixedFolder != null) folders.Add(layout.FixedFolder);
+        var searched = new List<string>();
+        foreach (var folder in folders)
+        {
+            var candidates = new List<string> { folder };
+            if (Directory.Exists(folder)) candidates.AddRange(Directory.GetDirectories(folder).OrderBy(d => d, StringComparer.Ordinal));
+            foreach (var dir in candidates)
+            {
+                searched.Add(dir);
+                if (!Directory.Exists(dir)) continue;
+                List<string> files;
+                if (named != null)
+                {
+                    files = named.Select(f => Path.Combine(dir, f)).ToList();
+                    if (!files.All(File.Exists)) continue;
+                }
+                else
+                {
+                    files = Directory.GetFiles(dir).Where(ImageCodec.IsImage).OrderBy(f => f, StringComparer.Ordinal).ToList();
+                    if (files.Count == 0) continue;
+                }
+                return files.Select(f =>
+                {
+                    try { return ImageCodec.Read(f, channels == 0 ? layout.Channels : channels); }
+                    catch (InvalidDataException e) { throw new DatasetNotFoundException($"dataset '{name}': {e.Message}"); }
+                }).ToList();
+            }
+        }
+        throw new DatasetNotFoundException(
+            $"dataset '{name}' ({spec.Description}, {(train ? "training" : "test")} pictures) not found.\n" +
+            $"  searched: {string.Join(", ", searched.Distinct())}\n" +
+            $"  expected: {(named != null ? string.Join(", ", named) : "image files (" + string.Join(", ", ImageCodec.Extensions) + ")")}\n" +
             $"  to provide it: {spec.HowToGet}; or set data.path in the config to the folder that holds them.");
     }
 

@@ -4,16 +4,19 @@ namespace RobustCli.Core.Data;
 /// An image-classification dataset held in memory as uint8 pixels (N x C x H x W, row-major) and int64
 /// labels. Tensors are made per batch by the loader, so a dataset costs one byte per pixel.
 /// </summary>
-public sealed class ImageDataset
+public sealed class ImageDataset : ImageSource
 {
-    public string Name { get; }
+    public override string Name { get; }
     public byte[] Pixels { get; }
     public long[] Labels { get; }
-    public int Count { get; }
-    public int Channels { get; }
+    public override int Count { get; }
+    public override int Channels { get; }
     public int Height { get; }
     public int Width { get; }
-    public int NumClasses { get; }
+    public override int NumClasses { get; }
+    public override bool FixedShape => true;
+    public override (int Height, int Width) Shape(int index) => (Height, Width);
+    public override long Label(int index) => Labels[index];
 
     public ImageDataset(string name, byte[] pixels, long[] labels, int channels, int height, int width, int numClasses)
     {
@@ -28,6 +31,31 @@ public sealed class ImageDataset
     public int ImageSize => Channels * Height * Width;
 
     public ReadOnlySpan<byte> Image(int i) => new(Pixels, i * ImageSize, ImageSize);
+
+    /// <summary>The image, padded-cropped and flipped as <paramref name="augmentation"/> says (the standard CIFAR augmentation).</summary>
+    public override void Write(int index, Span<float> destination, Augmentation augmentation, Random random)
+    {
+        var src = Image(index);
+        if (augmentation.IsNone)
+        {
+            for (var i = 0; i < src.Length; i++) destination[i] = src[i] / 255f;
+            return;
+        }
+        int c = Channels, h = Height, w = Width, p = augmentation.CropPadding;
+        var dy = p > 0 ? random.Next(2 * p + 1) - p : 0;
+        var dx = p > 0 ? random.Next(2 * p + 1) - p : 0;
+        var flip = augmentation.HorizontalFlip && random.Next(2) == 1;
+        for (var ch = 0; ch < c; ch++)
+            for (var y = 0; y < h; y++)
+            {
+                var sy = y + dy;
+                for (var x = 0; x < w; x++)
+                {
+                    var sx = (flip ? w - 1 - x : x) + dx;
+                    destination[(ch * h + y) * w + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? 0f : src[(ch * h + sy) * w + sx] / 255f;
+                }
+            }
+    }
 
     /// <summary>The images at the given indices, in that order.</summary>
     public ImageDataset Subset(IReadOnlyList<int> indices, string? name = null)

@@ -42,7 +42,8 @@ public static class RobustnessEvaluator
 {
     /// <summary>The training loop's form: single attacks over a loader's data.</summary>
     public static EvaluationResult Evaluate(Module model, DataLoader loader, IReadOnlyList<Attack> attacks, Action<int, int>? progress = null) =>
-        Evaluate(model, loader.Data, attacks.Select(AttackSuite.Single).ToList(), new EvaluationOptions
+        Evaluate(model, loader.Data as ImageDataset ?? throw new ArgumentException("robustness is measured on a labelled image dataset"),
+            attacks.Select(AttackSuite.Single).ToList(), new EvaluationOptions
         {
             BatchSize = loader.BatchSize,
             Device = loader.Device,

@@ -46,6 +46,7 @@ public static class ModelFactory
         CifarResNet.Sized(56),
         SynergyOfExperts.Registration,
         TinyDenoiser.Registration,
+        DnCNN.Registration,
     ]);
 
     public static IEnumerable<string> Names => Registry.Names;

@@ -17,7 +17,7 @@ public sealed class TinyDenoiser : Module, IMultiOutput
             OptionSpec.Int("features", 16, "channels of the hidden convolutions", min: 1),
             OptionSpec.Int("layers", 3, "convolutions in all", min: 2),
         ]),
-        b => new TinyDenoiser(b.InChannels, b.Options.Int("features"), b.Options.Int("layers"))) { Tasks = ["denoising"] };
+        b => new TinyDenoiser(b.InChannels, b.Options.Int("features"), b.Options.Int("layers"))) { Tasks = ["denoise"] };
 
     private readonly Sequential body;
 

@@ -2,7 +2,8 @@ using System.Globalization;
 
 namespace RobustCli.Core.Registry;
 
-public enum OptionKind { Int, Double, Bool, String, Choice, IntList }
+/// <summary>Range: a number, or [low, high] (a value drawn per sample from that interval); held as a two-entry double[].</summary>
+public enum OptionKind { Int, Double, Bool, String, Choice, IntList, Range }
 
 /// <summary>
 /// One declared option of a method, attack, model, dataset or task: its key, type, default and allowed range. A
@@ -41,6 +42,10 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
     public static OptionSpec Ints(string key, IReadOnlyList<int> @default, string description, double? min = null, bool sorted = false) =>
         new(key, OptionKind.IntList, @default.ToList(), description) { Min = min, Sorted = sorted };
 
+    /// <summary>A number or an interval [low, high]; the default is one number.</summary>
+    public static OptionSpec Range(string key, double @default, string description, double? min = null, double? max = null) =>
+        new(key, OptionKind.Range, new[] { @default, @default }, description) { Min = min, Max = max };
+
     /// <summary>What a value must be, in words: "an integer >= 1", "a number in (0, 1]", "one of a, b".</summary>
     public string Expected
     {
@@ -53,6 +58,7 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
                 OptionKind.Bool => "true or false",
                 OptionKind.Choice => "one of " + string.Join(", ", Choices),
                 OptionKind.IntList => "a list of integers",
+                OptionKind.Range => "a number or an interval [low, high]",
                 _ => "a string",
             };
             var range = (Min, Max) switch
@@ -62,7 +68,7 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
                 (null, { } hi) => $" {(MaxExclusive ? "<" : "<=")} {Fmt(hi)}",
                 _ => "",
             };
-            if (Kind == OptionKind.IntList && range.Length > 0) range = ", each" + range;
+            if (Kind is OptionKind.IntList or OptionKind.Range && range.Length > 0) range = ", each" + range;
             if (Sorted) range += ", in increasing order";
             return what + range + (Nullable ? " (or null)" : "");
         }
@@ -82,9 +88,19 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
             OptionKind.Bool => text.ToLowerInvariant() switch { "true" or "yes" or "1" => true, "false" or "no" or "0" => false, _ => null },
             OptionKind.Choice => text.ToLowerInvariant(),
             OptionKind.IntList => ParseList(text),
+            OptionKind.Range => ParseRange(text),
             _ => text,
         };
         return v ?? throw new FormatException($"{Key}: expected {Expected}, got '{text}'");
+    }
+
+    private static double[]? ParseRange(string text)
+    {
+        var parts = text.Trim('[', ']', ' ').Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length is not (1 or 2)) return null;
+        var values = parts.Select(ParseNumber).ToList();
+        if (values.Any(v => v == null)) return null;
+        return [values[0]!.Value, values[^1]!.Value];
     }
 
     private static List<int>? ParseList(string text)
@@ -128,6 +144,10 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
                 if (Choices.Contains(s)) return null;
                 var best = Choices.OrderBy(c => Levenshtein.Distance(c, s)).FirstOrDefault();
                 return $"'{s}' is not one of {string.Join(", ", Choices)}" + (best != null && Levenshtein.Distance(best, s) <= 3 ? $"; did you mean '{best}'?" : "");
+            case OptionKind.Range:
+                var r = (double[])value;
+                if (r.Any(v => !InRange(v))) return $"every end must be {RangeWords()}, got {Format(r)}";
+                return r[0] <= r[1] ? null : $"an interval is [low, high] with low <= high, got {Format(r)}";
             case OptionKind.IntList:
                 var list = (IReadOnlyList<int>)value;
                 var bad = list.Where(i => !InRange(i)).ToList();
@@ -157,6 +177,7 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
         null => "null",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
+        double[] { Length: 2 } r => r[0] == r[1] ? r[0].ToString("R", CultureInfo.InvariantCulture) : $"[{r[0].ToString("R", CultureInfo.InvariantCulture)}, {r[1].ToString("R", CultureInfo.InvariantCulture)}]",
         IEnumerable<int> l => "[" + string.Join(", ", l) + "]",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => v.ToString() ?? "",

@@ -59,6 +59,6 @@ public static class Tasks
     public static readonly Registry<TaskRegistration> Registry = new("task",
     [
         ClassificationTask.Registration,
-        DenoisingTask.Registration,
+        DenoiseTask.Registration,
     ]);
 }

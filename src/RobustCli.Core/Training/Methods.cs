@@ -15,6 +15,8 @@ public static class Methods
         FgsmRsTraining.Registration,
         NoiLinTraining.Registration,
         SoeTraining.Registration,
+        HatTraining.Registration,
+        VanillaAdversarialTraining.Registration,
     ]);
 
     /// <summary>The metrics.csv columns of a method with the given options (its base's follow a wrapper's own).</summary>

@@ -12,7 +12,7 @@ namespace RobustCli.Core.Training;
 public sealed class PgdAdversarialTraining(AttackSettings attack, int epsWarmupEpochs = 0) : ITrainingMethod
 {
     public static readonly MethodRegistration Registration = new("pgd-at", "PGD adversarial training (Madry et al. 2018) with the attack: section",
-        OptionDeclaration.None, b => new PgdAdversarialTraining(b.Attack, b.EpsWarmupEpochs)) { Tasks = ["classification", "denoising"] };
+        OptionDeclaration.None, b => new PgdAdversarialTraining(b.Attack, b.EpsWarmupEpochs)) { Tasks = ["classification", "denoise"] };
 
     public string Name => "pgd-at";
     public AttackSettings Attack { get; } = attack;

@@ -7,7 +7,7 @@ namespace RobustCli.Core.Training;
 public sealed class StandardTraining : ITrainingMethod
 {
     public static readonly MethodRegistration Registration = new("standard", "standard training on clean inputs (no attack)",
-        OptionDeclaration.None, _ => new StandardTraining()) { Tasks = ["classification", "denoising"] };
+        OptionDeclaration.None, _ => new StandardTraining()) { Tasks = ["classification", "denoise"] };
 
     public string Name => "standard";
 

@@ -98,6 +98,7 @@ public static class ConfigLoader
     private static YamlNode ToNode(object? v) => v switch
     {
         IEnumerable<int> list => new YamlSequenceNode(list.Select(i => (YamlNode)new YamlScalarNode(i.ToString(CultureInfo.InvariantCulture)))) { Style = SequenceStyle.Flow },
+        double[] { Length: 2 } r when r[0] != r[1] => new YamlSequenceNode(r.Select(d => (YamlNode)new YamlScalarNode(d.ToString("R", CultureInfo.InvariantCulture)))) { Style = SequenceStyle.Flow },
         _ => new YamlScalarNode(OptionSpec.Format(v)),
     };
 
@@ -353,7 +354,7 @@ public static class ConfigLoader
                     YamlScalarNode { Value: null or "" or "null" or "~", Style: ScalarStyle.Plain } when spec.Nullable => null,
                     YamlScalarNode when spec.Kind == OptionKind.IntList => throw new FormatException("a list"),
                     YamlScalarNode s => spec.Parse(s.Value ?? ""),
-                    YamlSequenceNode seq when spec.Kind == OptionKind.IntList => spec.Parse("[" + string.Join(",", seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? "x")) + "]"),
+                    YamlSequenceNode seq when spec.Kind is OptionKind.IntList or OptionKind.Range => spec.Parse("[" + string.Join(",", seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? "x")) + "]"),
                     _ => throw new FormatException($"expected {spec.Expected}"),
                 };
             }
@@ -426,6 +427,18 @@ public static class ConfigLoader
         if (c.Model.Options != null && ModelFactory.Get(c.Model.Arch) is var model && !model.Tasks.Contains(c.Task.Name))
             ctx.Error("model.arch", $"{c.Model.Arch} is not a model for the {c.Task.Name} task; those that are: " +
                                     string.Join(", ", ModelFactory.Registry.All.Where(r => r.Tasks.Contains(c.Task.Name)).Select(r => r.Name)));
+        var pictureSets = DatasetCatalog.Registry.All.Where(d => d.Pictures != null).Select(d => d.Name).ToList();
+        if (DatasetCatalog.Registry.TryGet(c.Data.Name, out var pictures) && pictures.Pictures != null)
+        {
+            Check(c.Task.Name == "denoise", "data.name", $"{pictures.Name} is a folder of pictures without labels: it trains the denoise task (task: {{name: denoise}}), not {c.Task.Name}");
+            Check(pictures.Pictures.HasTrain, "data.name", $"{pictures.Name} is a test set; train on one with training pictures ({string.Join(", ", DatasetCatalog.Registry.All.Where(d => d.Pictures?.HasTrain == true).Select(d => d.Name))}) and name {pictures.Name} in data.test_set");
+            if (c.Data.Channels != 0) Check(c.Data.Channels is 1 or 3, "data.channels", $"1 (gray) or 3 (colour), or 0 for the dataset's own; got {c.Data.Channels}");
+        }
+        if (c.Data.TestSet != null)
+        {
+            OneOf(c.Data.TestSet, "data.test_set", pictureSets);
+            Check(pictures?.Pictures != null, "data.test_set", $"a test set of pictures goes with a training set of pictures ({string.Join(", ", pictureSets)}), not {c.Data.Name}");
+        }
         if (DatasetCatalog.Registry.TryGet(c.Data.Name, out var data) && c.Data.Path == null && data.TrainCount is { } n)
             Check(c.Data.ValSize < n, "data.val_size", $"must be smaller than the {n} training images of {data.Name}, got {c.Data.ValSize}");
         // A milestone at or past the last epoch is legal (a sweep may shorten a run) but never applies: a warning.

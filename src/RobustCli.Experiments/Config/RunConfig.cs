@@ -81,6 +81,16 @@ public sealed class DataConfig
     [Range(0)] public int TestSubset { get; set; }
     [Range(0)] public int CropPadding { get; set; }
     public bool Flip { get; set; }
+    /// <summary>Picture sets (denoising): the test set when the training set has none (bsd400 is tested on set68); null: the dataset's own or its default.</summary>
+    public string? TestSet { get; set; }
+    /// <summary>A folder holding the test set's files, searched first.</summary>
+    public string? TestPath { get; set; }
+    /// <summary>Picture sets: the side of the square training patches.</summary>
+    [Range(1)] public int PatchSize { get; set; } = 50;
+    /// <summary>Picture sets: patches cut from each training picture per epoch (the reference's repeat: 960 for Train400).</summary>
+    [Range(1)] public int Repeat { get; set; } = 1;
+    /// <summary>Picture sets: 1 (gray) or 3 (colour); 0: the dataset's own.</summary>
+    [Range(0, 3)] public int Channels { get; set; }
 }
 
 /// <summary>The architecture and its declared options (model.depth and model.width for wrn).</summary>

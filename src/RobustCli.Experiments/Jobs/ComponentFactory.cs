@@ -12,7 +12,11 @@ using RobustCli.Torch.optim;
 namespace RobustCli.Experiments.Jobs;
 
 /// <summary>The datasets of a run: training (minus validation), validation and test.</summary>
-public sealed record RunData(ImageDataset Train, ImageDataset Validation, ImageDataset Test, DatasetSpec Spec);
+public sealed record RunData(ImageSource Train, ImageSource Validation, ImageSource Test, DatasetSpec Spec)
+{
+    /// <summary>The channels of the images (a picture set read as gray or colour may differ from its spec).</summary>
+    public int Channels => Test.Channels;
+}
 
 /// <summary>Builds a run's parts from its config: one place that knows every name a config may use.</summary>
 public static class ComponentFactory
@@ -20,6 +24,7 @@ public static class ComponentFactory
     public static RunData LoadData(DataConfig c, string? repoRoot, bool needTrain = true)
     {
         var spec = DatasetCatalog.Get(c.Name);
+        if (spec.Pictures != null) return LoadPictures(c, spec, repoRoot, needTrain);
         var test = DatasetCatalog.Load(c.Name, train: false, c.Path, repoRoot);
         if (c.TestSubset > 0) test = test.Take(c.TestSubset);
         if (!needTrain) return new RunData(test.Take(0), test.Take(0), test, spec);
@@ -31,12 +36,47 @@ public static class ComponentFactory
         return new RunData(train, val, test, spec);
     }
 
+    /// <summary>
+    /// A picture set: training patches (data.patch_size, data.repeat, the eight flips and rotations) from the
+    /// training pictures less data.val_size whole pictures held out for validation (chosen with data.val_seed), and
+    /// the test pictures of the set itself or of data.test_set.
+    /// </summary>
+    private static RunData LoadPictures(DataConfig c, DatasetSpec spec, string? repoRoot, bool needTrain)
+    {
+        var layout = spec.Pictures!;
+        var testName = c.TestSet ?? (layout.HasTest ? spec.Name : layout.DefaultTest)
+            ?? throw new ConfigException($"data.test_set: {spec.Name} has no test pictures; name a test set (set12, set68, cbsd68, kodak24)");
+        var testSpec = DatasetCatalog.Get(testName);
+        if (testSpec.Pictures == null) throw new ConfigException($"data.test_set: {testName} is not a folder of pictures; use set12, set68, cbsd68, kodak24 or skimage-photos");
+        var channels = c.Channels != 0 ? c.Channels : spec.Channels;
+        var testPictures = DatasetCatalog.LoadPictures(testName, train: false, channels, c.TestSet == null ? c.TestPath ?? c.Path : c.TestPath, repoRoot);
+        var test = new PictureSet($"{testName}/test", testPictures);
+        if (c.TestSubset > 0) test = test.Take(c.TestSubset);
+        if (!needTrain) return new RunData(Empty(spec.Name, channels), Empty(spec.Name, channels), test, spec);
+        var pictures = DatasetCatalog.LoadPictures(spec.Name, train: true, channels, c.Path, repoRoot).ToList();
+        if (c.ValSize >= pictures.Count)
+            throw new ConfigException($"data.val_size: {c.ValSize} must be smaller than the {pictures.Count} training pictures of {spec.Name}; lower data.val_size");
+        new Random(c.ValSeed).Shuffle(CollectionsMarshalSpan(pictures));
+        var validation = pictures.Take(c.ValSize).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var training = pictures.Skip(c.ValSize).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        if (c.TrainSubset > 0) training = training.Take(c.TrainSubset).ToList();
+        PatchSet patches;
+        try { patches = new PatchSet($"{spec.Name}/train", training, c.PatchSize, c.Repeat, augment: true); }
+        catch (ArgumentException e) { throw new ConfigException($"data.patch_size: {e.Message}"); }
+        ImageSource val = validation.Count > 0 ? new PictureSet($"{spec.Name}/val", validation) : Empty(spec.Name + "/val", channels);
+        return new RunData(patches, val, test, spec);
+    }
+
+    private static ImageDataset Empty(string name, int channels) => new(name, [], [], channels, 1, 1, 1);
+
+    private static Span<Picture> CollectionsMarshalSpan(List<Picture> list) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
+
     public static Normalization? Normalization(ModelConfig m, DatasetSpec data) =>
         m.Normalize == "none" ? null : new Normalization(data.Mean, data.Std);
 
     /// <summary>The run's architecture with its declared options (model.depth ...), for the data it sees.</summary>
-    public static Module Model(ModelConfig m, DatasetSpec data) =>
-        ModelFactory.Create(m.Arch, m.Options ?? ModelFactory.Get(m.Arch).Options.Defaults, data.NumClasses, data.Channels, Normalization(m, data));
+    public static Module Model(ModelConfig m, DatasetSpec data, int? channels = null) =>
+        ModelFactory.Create(m.Arch, m.Options ?? ModelFactory.Get(m.Arch).Options.Defaults, data.NumClasses, channels ?? data.Channels, Normalization(m, data));
 
     public static ITask Task(TaskConfig t) =>
         Tasks.Registry.Get(t.Name).Create(new TaskBuild(t.Options ?? Tasks.Registry.Get(t.Name).Options.Defaults));

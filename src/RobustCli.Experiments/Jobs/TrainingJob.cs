@@ -67,12 +67,12 @@ public static class TrainingJob
             log.Information("{Method} ({Task}) on {Dataset} with {Arch}, {Epochs} epochs, device {Device}, {Threads} threads, seed {Seed}, libtorch {Version}",
                 config.Train.Method, task.Name, config.Data.Name, config.Model.Arch, config.Train.Epochs, device, torch.NumThreads, config.Seed, torch.LibTorchVersion);
             log.Information("data: {Train} training, {Val} validation, {Test} test images", data.Train.Count, data.Validation.Count, data.Test.Count);
-            using var model = ComponentFactory.Model(config.Model, data.Spec);
+            using var model = ComponentFactory.Model(config.Model, data.Spec, data.Channels);
             model.To(device);
             using var optimizer = ComponentFactory.Optimizer(config.Train, model);
             var schedule = ComponentFactory.Schedule(config.Train);
             var method = ComponentFactory.Method(config, config.Seed);
-            using var emaModel = config.Train.Ema.Decay > 0 ? ComponentFactory.Model(config.Model, data.Spec) : null;
+            using var emaModel = config.Train.Ema.Decay > 0 ? ComponentFactory.Model(config.Model, data.Spec, data.Channels) : null;
             emaModel?.To(device);
             var average = emaModel == null ? null : new WeightAverage(model, emaModel, config.Train.Ema.Decay, config.Train.Ema.Warmup);
             var start = 0;
@@ -87,8 +87,9 @@ public static class TrainingJob
             }
             var train = new DataLoader(data.Train, config.Train.BatchSize, shuffle: true,
                 new Augmentation(config.Data.CropPadding, config.Data.Flip), config.Seed, dropLast: false, device);
-            var val = new DataLoader(data.Validation, config.Eval.BatchSize, device: device);
-            var test = new DataLoader(data.Test, config.Eval.BatchSize, device: device);
+            // Whole pictures of different sizes (denoising test sets) go one at a time.
+            var val = new DataLoader(data.Validation, data.Validation.FixedShape ? config.Eval.BatchSize : 1, device: device);
+            var test = new DataLoader(data.Test, data.Test.FixedShape ? config.Eval.BatchSize : 1, device: device);
             var taskLoss = task.EvaluationLoss;
             var valAttack = AttackPresets.Create(config.Eval.ValAttack, config.Attack.Eps, taskLoss);
             var testAttack = AttackPresets.Create(config.Eval.TestAttack, config.Attack.Eps, taskLoss);
@@ -163,7 +164,8 @@ public static class TrainingJob
         RunSummary summary, CancellationToken cancel)
     {
         if (config.Eval.Final.Count == 0) return;
-        var classes = test.Data.NumClasses;
+        var testData = (ImageDataset)test.Data;
+        var classes = testData.NumClasses;
         var norm = config.Attack.Norm == "l2" ? Norm.L2 : Norm.Linf;
         var suites = config.Eval.Final.Select(a => AttackSuites.Parse(a, config.Attack.Eps, classes,
             new SuiteDefaults(AttackSuites.IsAutoAttack(a) ? norm : Norm.Linf, Seed: (ulong)config.Seed), m => log.Warning("{Message}", m))).ToList();
@@ -177,7 +179,7 @@ public static class TrainingJob
         // beside the run, tied to a checksum of the weights, and removed once the evaluation is written.
         var weights = WeightsChecksum(model);
         var states = new List<string>();
-        foreach (var (group, data, part) in new[] { (full, test.Data, "attacks"), (subset, config.Eval.AutoattackN > 0 ? test.Data.Take(config.Eval.AutoattackN) : test.Data, "autoattack") })
+        foreach (var (group, data, part) in new[] { (full, testData, "attacks"), (subset, config.Eval.AutoattackN > 0 ? testData.Take(config.Eval.AutoattackN) : testData, "autoattack") })
         {
             if (group.Count == 0) continue;
             var statePath = Path.Combine(folder.Path, $"final_eval_state_{part}.json");
@@ -203,7 +205,7 @@ public static class TrainingJob
                     log.Information("  {What}: {Done}/{Total}", what, done, total);
                 },
             });
-            var suffix = data.Count == test.Data.Count ? "" : $"@{data.Count}";
+            var suffix = data.Count == testData.Count ? "" : $"@{data.Count}";
             summary.Final["clean" + suffix] = r.CleanAccuracy;
             foreach (var s in r.Suites)
             {
@@ -232,6 +234,25 @@ public static class TrainingJob
         ILogger log, RunSummary summary)
     {
         var seed = (ulong)(uint)SeedMix.Of(config.Seed, 0xf1a1);
+        if (task is DenoiseTask denoise)
+        {
+            // Named as written, so obsatk5 and obsatk5:zero_mean=false stay apart.
+            var attacks = config.Eval.Final.Select(spec => AttackPresets.Create(spec, config.Attack.Eps, task.EvaluationLoss, displayName: spec)).ToList();
+            log.Information("final evaluation on {N} test pictures at sigma {Sigmas}: Gaussian noise{Attacks}", test.Data.Count,
+                string.Join(", ", denoise.EvalSigmas), string.Concat(attacks.Select(a => ", " + a.Name)));
+            var result = DenoisingEvaluator.Evaluate(model, denoise, test.Data, attacks, new DenoisingEvaluationOptions
+            {
+                Sigmas = denoise.EvalSigmas.Select(v => (double)v).ToList(), Seed = seed, BatchSize = test.BatchSize, Device = test.Device,
+                Log = m => log.Information("  {Message}", m),
+            });
+            foreach (var r in result.Rows)
+            {
+                summary.Final["psnr " + r.Key] = r.MeanPsnr;
+                summary.Final["ssim " + r.Key] = r.MeanSsim;
+            }
+            DenoisingCsv.Write(folder.FinalEvalFile, Path.ChangeExtension(folder.FinalEvalFile, null) + "_samples.csv", result);
+            return;
+        }
         var rows = new List<(string Name, double Value, double Seconds, double[] PerSample)>();
         var clean = task.Evaluate(model, test, null, seed);
         rows.Add(("clean", clean.Clean, clean.Seconds, clean.CleanPerSample));

@@ -16,8 +16,8 @@ public static class EvalCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A run folder (uses checkpoints/best.pt, else last.pt) or a weights file (.pt, .safetensors).", Required = true };
         var attacks = new Option<string[]>("--attack")
         {
-            Description = $"autoattack (AutoAttack, see --version) or an attack preset, repeatable: {string.Join(", ", AttackPresets.Examples)}; options after a colon (pgd20:alpha=0.003,restarts=5, autoattack:version=plus).",
-            DefaultValueFactory = _ => ["pgd20"],
+            Description = $"autoattack (AutoAttack, see --version) or an attack preset, repeatable: {string.Join(", ", AttackPresets.Examples)}; options after a colon (pgd20:alpha=0.003,restarts=5, autoattack:version=plus). Default: pgd20 for a classifier, obsatk5 for a denoiser.",
+            DefaultValueFactory = _ => [],
         };
         var eps = new Option<string?>("--eps") { Description = "Budget in pixel units (8/255 works); default: the run's attack.eps." };
         var n = new Option<int>("--n") { Description = "Evaluate the first N test images (0: all).", DefaultValueFactory = _ => 0 };
@@ -36,6 +36,7 @@ public static class EvalCommand
         var stateFile = new Option<FileInfo?>("--state") { Description = "Make the evaluation resumable: progress is saved to this file after every batch, and a rerun with the same settings continues from it." };
         var noProgress = new Option<bool>("--no-progress") { Description = "Plain progress lines instead of live bars." };
         var modelOutput = new Option<string?>("--output") { Description = "Evaluate one named output of a model with several: an SoE's expert0, expert1, ... or ensemble (default: its primary output, the selected expert's)." };
+        var sigmas = new Option<double[]>("--sigma") { Description = "Denoisers: a noise level in /255 units to measure at, repeatable (default: the run's task.eval_sigmas, else 15 and 25)." };
         var transferFrom = new Option<string?>("--transfer-from") { Description = "Transfer evaluation: craft the attacks on this run folder's (or checkpoint's) model, or read adversarial examples saved by --save-adv, and measure how this model answers them." };
         var cmd = new Command("eval", """
             Evaluate a checkpoint: clean accuracy, robust accuracy per attack, and the per-sample worst case over them.
@@ -48,10 +49,17 @@ public static class EvalCommand
               robust eval --checkpoint model.pt --arch wrn28-10 --dataset cifar10 --norm l2 --eps 0.5 --attack autoattack
               robust eval --checkpoint runs/soe-fashion/RUN --attack pgd20 --attack soe-adaptive50 --output expert0
               robust eval --checkpoint runs/soe-fashion/RUN --attack pgd20 --transfer-from runs/soe-fashion-baseline/RUN
+              robust eval --checkpoint runs/hat-quickstart/RUN --attack obsatk5 --attack gaussian-noise --sigma 15 --sigma 25 --save-adv strips/
+              robust eval --checkpoint dncnn_b.pt --arch dncnn --dataset set68 --attack obsatk5
+
+            A denoiser (a run of task denoise, or --arch dncnn) gets PSNR and SSIM: noise-free, under Gaussian noise of
+            each --sigma and under each attack at that level (its observation carries Gaussian noise of sigma minus the
+            attack's level: ObsAtk 5 at sigma 25 starts from 20); --save-adv names a folder for PNG strips
+            clean | noisy | adversarial | denoised.
             """)
         {
             checkpoint, attacks, eps, n, batch, dataset, arch, normalize, dataPath, device, output, norm, version, components, seed, saveAdv, stateFile, noProgress,
-            modelOutput, transferFrom,
+            modelOutput, transferFrom, sigmas,
         };
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -64,12 +72,15 @@ public static class EvalCommand
             if (normalization is not (null or "auto" or "none")) throw new ConfigException($"--normalize {normalization}: expected auto or none");
             if (parse.GetValue(batch) < 1) throw new ConfigException($"--batch-size {parse.GetValue(batch)}: must be >= 1");
             JobRuntime.ConfigureThreads(null);
+            if (DenoisingEvaluationJob.Applies(parse.GetValue(checkpoint)!, parse.GetValue(arch)))
+                return Denoiser(parse, o, checkpoint, attacks, sigmas, n, batch, dataset, arch, dataPath, device, output, seed, saveAdv);
+            if (parse.GetValue(sigmas) is { Length: > 0 }) throw new ConfigException("--sigma: noise levels are for denoisers (a run of task denoise, or --arch dncnn)");
             var save = parse.GetValue(saveAdv)?.FullName;
             if (save != null && !save.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
                 throw new ConfigException($"--save-adv {save}: name a .pt, .pth or .safetensors file");
             var report = ProgressDisplay.RunWithProgress(parse, parse.GetValue(noProgress), o, progress =>
             {
-                var req = new EvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks)!, e, parse.GetValue(n), parse.GetValue(batch),
+                var req = new EvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks) is { Length: > 0 } named ? named : ["pgd20"], e, parse.GetValue(n), parse.GetValue(batch),
                     parse.GetValue(dataset), parse.GetValue(arch), parse.GetValue(dataPath), parse.GetValue(device)!, normalization)
                 {
                     Norm = parse.GetValue(norm)!,
@@ -130,7 +141,7 @@ public static class EvalCommand
             EvaluationJson.Write(json, r, new Dictionary<string, object?>
             {
                 ["checkpoint"] = report.CheckpointFile, ["arch"] = report.Arch, ["dataset"] = report.Dataset, ["eps"] = report.Eps,
-                ["attacks"] = parse.GetValue(attacks), ["seed"] = parse.GetValue(seed), ["batch_size"] = parse.GetValue(batch),
+                ["attacks"] = parse.GetValue(attacks) is { Length: > 0 } a ? a : ["pgd20"], ["seed"] = parse.GetValue(seed), ["batch_size"] = parse.GetValue(batch),
                 ["output"] = parse.GetValue(modelOutput), ["transfer_from"] = parse.GetValue(transferFrom),
                 ["utc"] = DateTime.UtcNow.ToString("o"),
             });
@@ -143,5 +154,38 @@ public static class EvalCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>robust eval on a denoiser: PSNR/SSIM per condition and level, a per-image CSV, and PNG strips with --save-adv.</summary>
+    private static int Denoiser(ParseResult parse, TextWriter o, Option<string> checkpoint, Option<string[]> attacks, Option<double[]> sigmas, Option<int> n,
+        Option<int> batch, Option<string?> dataset, Option<string?> arch, Option<string?> dataPath, Option<string> device, Option<FileInfo?> output,
+        Option<ulong> seed, Option<FileInfo?> saveAdv)
+    {
+        var save = parse.GetValue(saveAdv)?.FullName;
+        if (save != null && (File.Exists(save) || Path.GetExtension(save) is ".pt" or ".pth" or ".safetensors"))
+            throw new ConfigException($"--save-adv {save}: for a denoiser, name a folder for the PNG strips");
+        var req = new DenoisingEvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks) is { Length: > 0 } named ? named : ["obsatk5"],
+            parse.GetValue(sigmas), parse.GetValue(n), parse.GetValue(batch), parse.GetValue(dataset), parse.GetValue(arch), parse.GetValue(dataPath), parse.GetValue(device)!)
+        {
+            Seed = parse.GetValue(seed), SaveFolder = save, Log = m => o.WriteLine(m),
+        };
+        DenoisingReport report;
+        try { report = DenoisingEvaluationJob.Run(req, RepoPaths.Root); }
+        catch (InvalidDataException ex) { throw new ConfigException(ex.Message); }
+        var table = new Table().AddColumn("condition").AddColumn(new TableColumn("sigma").RightAligned()).AddColumn(new TableColumn("observation").RightAligned())
+            .AddColumn(new TableColumn("PSNR (dB)").RightAligned()).AddColumn(new TableColumn("SSIM").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
+        foreach (var r in report.Result.Rows)
+            table.AddRow(Markup.Escape(r.Key == "noise-free" ? "noise-free" : r.Condition), r.Sigma.ToString("0.##", CultureInfo.InvariantCulture),
+                r.ObservationSigma.ToString("0.##", CultureInfo.InvariantCulture), r.MeanPsnr.ToString("F2", CultureInfo.InvariantCulture),
+                r.MeanSsim.ToString("F4", CultureInfo.InvariantCulture), r.Seconds.ToString("F1", CultureInfo.InvariantCulture));
+        o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.TestSet}, {report.Result.Images.Count} pictures");
+        RunsCommand.Plain(o).Write(table);
+        var csv = parse.GetValue(output)?.FullName ?? Path.Combine(
+            Directory.Exists(parse.GetValue(checkpoint)!) ? parse.GetValue(checkpoint)! : Directory.GetCurrentDirectory(),
+            $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
+        var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
+        DenoisingCsv.Write(csv, samples, report.Result);
+        o.WriteLine($"wrote {csv} and {samples}" + (save != null ? $"; PNGs in {save}" : ""));
+        return 0;
     }
 }

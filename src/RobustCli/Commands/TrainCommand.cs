@@ -63,7 +63,8 @@ public static class TrainCommand
             o.WriteLine($"run folder: {result.Folder.Path}");
             if (result.Summary.Final.Count > 0)
                 o.WriteLine("final: " + string.Join(", ", result.Summary.Final.Select(kv => result.Summary.Task == "classification"
-                    ? $"{kv.Key} {100 * (kv.Value ?? double.NaN):F2}%" : $"{kv.Key} {kv.Value ?? double.NaN:F2} dB")));
+                    ? $"{kv.Key} {100 * (kv.Value ?? double.NaN):F2}%"
+                    : kv.Key.StartsWith("ssim", StringComparison.Ordinal) ? $"{kv.Key} {kv.Value ?? double.NaN:F4}" : $"{kv.Key} {kv.Value ?? double.NaN:F2} dB")));
             if (result.ExitCode != 0) parse.InvocationConfiguration.Error.WriteLine($"error: the run {result.Summary.Status}: {result.Summary.Error}");
             return result.ExitCode;
         }));
