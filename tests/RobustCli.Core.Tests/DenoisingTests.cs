@@ -188,6 +188,13 @@ public sealed class DenoisingTests
         Assert.InRange(std, 0.9 * Math.Sqrt(2.0 / 576), 1.1 * Math.Sqrt(2.0 / 576));
         var gamma = sd["dncnn.3.weight"];
         Assert.True(gamma.Abs().Max().Item() <= 0.025 + 1e-7);
+        // The paper's names: DnCNN-S has 17 convolutions, DnCNN-B and -C 20 (colour follows the data's channels).
+        foreach (var (name, depth, channels) in new[] { ("dncnn-s", 17, 1), ("dncnn-b", 20, 1), ("dncnn-c", 20, 3) })
+        {
+            using var m = (DnCNN)ModelFactory.Create(name, ModelFactory.Get(name).Options.Defaults, 1, channels, null);
+            Assert.Equal(depth, m.Depth);
+            Assert.Equal([64, channels, 3, 3], m.StateDict()["dncnn.0.weight"].Shape);
+        }
         var outputs = net.ForwardAll(torch.Rand([1, 1, 9, 9]));
         TensorAssert.Close(outputs["image"] + outputs["noise"], torch.Zeros([1, 1, 9, 9]) + (outputs["image"] + outputs["noise"]), 0, 0);
     }

@@ -23,6 +23,11 @@ public sealed class DnCNN : Module, IMultiOutput
         ]),
         b => new DnCNN(b.InChannels, b.Options.Int("depth"), b.Options.Int("features"))) { Tasks = ["denoise"] };
 
+    /// <summary>The paper's names: DnCNN-S (17 convolutions), DnCNN-B and DnCNN-C (20; gray or colour follows the data).</summary>
+    public static ModelRegistration Sized(string name, int depth, string description) => new(name, description,
+        new OptionDeclaration([OptionSpec.Int("features", 64, "channels of the hidden convolutions", min: 1)]),
+        b => new DnCNN(b.InChannels, depth, b.Options.Int("features"))) { Tasks = ["denoise"] };
+
     private readonly Sequential dncnn;
 
     public DnCNN(int channels = 1, int depth = 20, int features = 64)

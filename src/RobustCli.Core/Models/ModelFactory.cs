@@ -47,6 +47,9 @@ public static class ModelFactory
         SynergyOfExperts.Registration,
         TinyDenoiser.Registration,
         DnCNN.Registration,
+        DnCNN.Sized("dncnn-s", 17, "DnCNN-S: 17 convolutions (gray, one noise level in the paper)"),
+        DnCNN.Sized("dncnn-b", 20, "DnCNN-B: 20 convolutions (gray, blind)"),
+        DnCNN.Sized("dncnn-c", 20, "DnCNN-C: 20 convolutions (colour, blind; data.channels 3)"),
     ]);
 
     public static IEnumerable<string> Names => Registry.Names;
