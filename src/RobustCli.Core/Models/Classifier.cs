@@ -26,6 +26,9 @@ public abstract class Classifier : Module
 
     public bool Normalizes => mean != null;
 
+    /// <summary>The input standardized as <see cref="Forward"/> does (x itself without normalization), for models whose other outputs need it too.</summary>
+    protected Tensor Normalize(Tensor x) => mean == null ? x : (x - mean).Div_(std!);
+
     public sealed override Tensor Forward(Tensor x)
     {
         if (mean == null) return Logits(x);

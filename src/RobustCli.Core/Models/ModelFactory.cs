@@ -45,6 +45,7 @@ public static class ModelFactory
         CifarResNet.Sized(32),
         CifarResNet.Sized(56),
         SynergyOfExperts.Registration,
+        CifsResNet18.Registration,
         TinyDenoiser.Registration,
         DnCNN.Registration,
         DnCNN.Sized("dncnn-s", 17, "DnCNN-S: 17 convolutions (gray, one noise level in the paper)"),

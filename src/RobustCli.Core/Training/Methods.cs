@@ -17,6 +17,7 @@ public static class Methods
         SoeTraining.Registration,
         HatTraining.Registration,
         VanillaAdversarialTraining.Registration,
+        CifsTraining.Registration,
     ]);
 
     /// <summary>The metrics.csv columns of a method with the given options (its base's follow a wrapper's own).</summary>

@@ -1,0 +1,131 @@
+using RobustCli.Core.Attacks;
+using RobustCli.Core.Models;
+using RobustCli.Core.Registry;
+using RobustCli.Torch;
+using RobustCli.Torch.nn;
+
+namespace RobustCli.Core.Training;
+
+/// <summary>
+/// A multi-output model seen as one output, its outputs concatenated along the class dimension in OutputNames order
+/// (CIFS: logits | probe0 | probe1), so an attack's loss can read them all from one forward pass. Train and eval
+/// modes pass through.
+/// </summary>
+public sealed class ConcatenatedOutputs : Module
+{
+    private readonly Module inner;
+
+    public ConcatenatedOutputs(Module model)
+    {
+        if (model is not IMultiOutput) throw new ArgumentException($"{model.GetType().Name} has one output");
+        inner = RegisterModule("inner", model);
+    }
+
+    public override Tensor Forward(Tensor x)
+    {
+        var multi = (IMultiOutput)inner;
+        var all = multi.ForwardAll(x);
+        try { return torch.Cat(multi.OutputNames.Select(n => all[n]).ToList(), 1); }
+        finally { foreach (var t in all.Values) t.Dispose(); }
+    }
+}
+
+/// <summary>
+/// CIFS's joint cross entropy (the official joint_CE_loss): [CE(final) + beta/P sum_p CE(probe_p)] * 3/(beta + 1),
+/// from the concatenation of the final and the P probe logits; with joint false, CE(final) * 3/(beta + 1) (the
+/// official "CE" attack loss). As an attack's loss the scale does not matter for sign steps.
+/// </summary>
+public sealed class CifsJointLoss(double beta, int probes, bool joint = true) : IAttackLoss
+{
+    public double Beta { get; } = beta;
+    public string Name => joint ? "cifs-joint" : "cifs-ce";
+
+    public Tensor Compute(Tensor logits, Tensor labels, Tensor? naturalLogits)
+    {
+        var k = logits.Size(1) / (probes + 1);
+        using var final = logits.Narrow(1, 0, k);
+        var parts = new List<Tensor>();
+        if (joint)
+            for (var p = 0; p < probes; p++)
+                using (var probe = logits.Narrow(1, (p + 1) * k, k)) parts.Add(F.CrossEntropy(probe, labels));
+        return Combine(F.CrossEntropy(final, labels), parts, Beta);
+    }
+
+    /// <summary>[ce_final + beta/P sum ce_probes] * 3/(beta + 1); the parts are disposed.</summary>
+    public static Tensor Combine(Tensor final, IReadOnlyList<Tensor> probeLosses, double beta)
+    {
+        using var f = final;
+        Tensor total;
+        if (probeLosses.Count == 0) total = f * (3 / (beta + 1));
+        else
+        {
+            using var sum = probeLosses.Skip(1).Aggregate(probeLosses[0].Clone(), (a, b) => a.Add_(b));
+            using var scaled = sum * (beta / probeLosses.Count);
+            total = (scaled + f).Mul_(3 / (beta + 1));
+        }
+        foreach (var p in probeLosses) p.Dispose();
+        return total;
+    }
+}
+
+/// <summary>
+/// CIFS adversarial training (Yan, Zhang et al., ICML 2021; the official CIFAR10_Res18_CIFS.py): PGD examples
+/// crafted in eval mode on the joint loss (or the final logits' CE with attack_loss ce) from the attack: section,
+/// then, in train mode with the labels driving the masks, the joint loss of the final and probe logits on them.
+/// </summary>
+public sealed class CifsTraining(AttackSettings attack, double beta, bool jointAttack, int epsWarmupEpochs = 0) : ITrainingMethod
+{
+    public static readonly MethodRegistration Registration = new("cifs",
+        "CIFS adversarial training (Yan et al. 2021): channel-importance masks, the joint loss of final and probe logits, PGD on it",
+        new OptionDeclaration(
+        [
+            OptionSpec.Double("beta", 2, "weight of the probes' cross entropy in the joint loss (beta_cls)", min: 0),
+            OptionSpec.Choice("attack_loss", "joint", "what the training attack maximises: the joint loss or the final logits' CE", "joint", "ce"),
+        ]),
+        b => new CifsTraining(b.Attack, b.Options.Double("beta"), b.Options.String("attack_loss") == "joint", b.EpsWarmupEpochs))
+    {
+        Models = ["cifs-resnet18"],
+        Columns = ["cifs_final_loss", "cifs_probe_loss"],
+    };
+
+    public string Name => "cifs";
+    private double lastFinal = double.NaN, lastProbe = double.NaN;
+
+    public MethodOutput Compute(StepContext ctx, Tensor x, Tensor y)
+    {
+        var model = ctx.Model as CifsResNet18 ?? throw new InvalidOperationException($"the cifs method trains cifs-resnet18, not {ctx.Model.GetType().Name}");
+        var clean = MethodSteps.CleanOutput(ctx, x);
+        var a = attack.At(ctx.Epoch, epsWarmupEpochs);
+        var pgd = new PgdAttack("train", a.Eps, a.Alpha, a.Steps, a.Norm, a.Start, 1, new CifsJointLoss(beta, 2, jointAttack));
+        pgd.Seed = ctx.NoiseSeed;
+        pgd.ClampToBox = ctx.Task.InputsInBox;
+        // Not disposed: it holds the model itself, whose weights disposing would free.
+        var view = new ConcatenatedOutputs(model);
+        var adv = pgd.Perturb(view, x, y, evalMode: true, ctx.SampleIds);
+        model.Train();
+        model.Labels = y;
+        try
+        {
+            var (loss, final, probes) = Loss(model, adv, y, beta);
+            lastFinal = final;
+            lastProbe = probes;
+            return new MethodOutput(loss.Item1, clean, loss.Item2);
+        }
+        finally { model.Labels = null; }
+    }
+
+    /// <summary>The joint loss of a forward pass (and the logits), with its final and mean probe cross entropies.</summary>
+    public static ((Tensor Loss, Tensor Logits), double Final, double Probes) Loss(CifsResNet18 model, Tensor x, Tensor y, double beta)
+    {
+        var all = model.ForwardAll(x);
+        var final = F.CrossEntropy(all["logits"], y);
+        var p0 = F.CrossEntropy(all["probe0"], y);
+        var p1 = F.CrossEntropy(all["probe1"], y);
+        var (f, pm) = (final.Item(), (p0.Item() + p1.Item()) / 2);
+        all["probe0"].Dispose();
+        all["probe1"].Dispose();
+        return ((CifsJointLoss.Combine(final, [p0, p1], beta), all["logits"]), f, pm);
+    }
+
+    public IReadOnlyList<(string Column, double Value)> Metrics => [("cifs_final_loss", lastFinal), ("cifs_probe_loss", lastProbe)];
+}
