@@ -125,9 +125,22 @@ public static class Attacks
         new OptionDeclaration([Level]), b => new RandomNoiseAttack(b.Name, b.Options.Double("level"), uniform: true))
     { Examples = ["uniform-noise"], TakesTaskLoss = true, NeedsTaskLoss = true };
 
+    public static readonly AttackRegistration CifsPgd = new("cifs-pgd",
+        "PGD on CIFS's joint loss (final + probe cross entropies) through the importance masks (the official evaluation: 20 steps of 0.1 eps, no random start)",
+        new OptionDeclaration(
+        [
+            Steps(20), Alpha("0.1 eps"),
+            OptionSpec.Double("beta", 2, "weight of the probes' cross entropy (beta_atk)", min: 0),
+            OptionSpec.Bool("joint", true, "the joint loss; false: the final logits' cross entropy only"),
+            OptionSpec.Bool("random_start", false, "start uniformly in the eps-ball"),
+        ]),
+        b => new CifsJointAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 0.1 * b.Eps, b.Options.Int("steps"), b.Options.Double("beta"),
+            b.Options.Bool("joint"), b.Options.Bool("random_start")))
+    { StepsInName = true, Examples = ["cifs-pgd20"] };
+
     public static readonly Registry<AttackRegistration> Registry = new("attack",
     [
-        Fgsm, Pgd, Cw, MiFgsm, ApgdCe, ApgdDlr, ApgdT, FabU, FabT, Square, SoeAdaptive, ObsAtk, GaussianNoise, UniformNoise,
+        Fgsm, Pgd, Cw, MiFgsm, ApgdCe, ApgdDlr, ApgdT, FabU, FabT, Square, SoeAdaptive, ObsAtk, GaussianNoise, UniformNoise, CifsPgd,
     ]);
 
     /// <summary>Example names of every registered attack, for help and errors.</summary>

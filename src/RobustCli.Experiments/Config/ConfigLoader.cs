@@ -456,10 +456,15 @@ public static class ConfigLoader
         var taskLoss = task.EvaluationLoss;
         // An attack that needs an expert ensemble (soe-adaptive) is refused for other models before training, not after.
         var experts = c.Model.Options != null && ModelFactory.Get(c.Model.Arch).Name == "soe";
+        var probes = c.Model.Options != null && ModelFactory.Get(c.Model.Arch).Name == "cifs-resnet18";
         void NeedsExperts(string path, IEnumerable<Attack> attacks)
         {
-            if (!experts && attacks.FirstOrDefault(a => a is SelectionAdaptiveAttack) is { } a)
+            var list = attacks.ToList();
+            if (!experts && list.FirstOrDefault(a => a is SelectionAdaptiveAttack) is { } a)
                 ctx.Error(path, $"{a.Name} attacks a model that selects among experts (model.arch soe), not {c.Model.Arch}");
+            // Likewise an attack on CIFS's joint loss needs the probes.
+            if (!probes && list.FirstOrDefault(a => a is CifsJointAttack) is { } j)
+                ctx.Error(path, $"{j.Name} attacks a model with CIFS probes (model.arch cifs-resnet18), not {c.Model.Arch}");
         }
         foreach (var (path, spec) in new[] { ("eval.val_attack", c.Eval.ValAttack), ("eval.test_attack", c.Eval.TestAttack) })
         {

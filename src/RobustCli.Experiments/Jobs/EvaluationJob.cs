@@ -66,6 +66,8 @@ public static class EvaluationJob
         var evaluated = Select(model, req.Output, target.Arch);
         if (suites.SelectMany(s => s.Stages).FirstOrDefault(a => a is SelectionAdaptiveAttack) is { } adaptive && evaluated is not IExpertEnsemble)
             throw new ConfigException($"--attack {adaptive.Name}: it attacks a model that selects among experts (model.arch soe){(req.Output != null ? ", not its output " + req.Output : $", not {target.Arch}")}");
+        if (suites.SelectMany(s => s.Stages).FirstOrDefault(a => a is CifsJointAttack) is { } cifs && (evaluated is not IMultiOutput m || !m.OutputNames.Contains("probe0")))
+            throw new ConfigException($"--attack {cifs.Name}: it attacks a model with CIFS probes (model.arch cifs-resnet18){(req.Output != null ? ", not its output " + req.Output : $", not {target.Arch}")}");
         model.To(device);
         // The view of an output is a module of its own: it goes to eval mode with the model it wraps.
         evaluated.Eval();
