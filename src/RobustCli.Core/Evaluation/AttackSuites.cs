@@ -32,7 +32,8 @@ public static class AttackSuites
         }
         if (defaults.Norm == Norm.L2 && !name.EndsWith("-l2", StringComparison.Ordinal))
             spec = name + "-l2" + (colon < 0 ? "" : spec[colon..]);
-        var attack = AttackPresets.Create(spec, eps);
+        // Named as written when options are given, so pgd20 and pgd20:restarts=5 can be compared in one evaluation.
+        var attack = AttackPresets.Create(spec, eps, displayName: colon < 0 ? null : spec.Trim());
         if (!attack.HasOwnSeed) attack.Seed = defaults.Seed;
         return AttackSuite.Single(attack);
     }
