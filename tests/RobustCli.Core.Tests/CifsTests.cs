@@ -80,6 +80,17 @@ public sealed class CifsTests
         Assert.True(net.NamedParameters().First(p => p.Name == "layer4.1.Probe.Probe.1.weight").Parameter.Grad!.Abs().Sum().Item() > 0);
         foreach (var (n, t) in net.StateDict())
             TensorAssert.Close(expected["sd." + n].To(t.DType), t, 1e-10, 1e-12, n);
+
+        // The final logits' loss alone reaches the probes only through the masks: a non-zero gradient there is the
+        // create_graph path (the input's gradient does not pass through the masks: the official code takes them on a
+        // detached copy of the features, and so does this one).
+        net.ZeroGrad();
+        net.Labels = y;
+        var finalOnly = F.CrossEntropy(net.ForwardAll(x)["logits"], y);
+        net.Labels = null;
+        finalOnly.Backward();
+        Assert.True(net.NamedParameters().First(p => p.Name == "layer4.0.Probe.Probe.0.fc.weight").Parameter.Grad!.Abs().Sum().Item() > 0,
+            "no gradient reached the probe through the mask");
     }
 
     [Theory]

@@ -57,9 +57,10 @@ public sealed class PluginCliTests
         var csv = Path.Combine(dir, "eval.csv");
         (code, output, err) = Run("eval", "--checkpoint", run, "--attack", "toy-noise:strength=0.5", "--attack", "pgd3", "--n", "32", "--out", csv);
         Assert.True(code == 0, err);
-        Assert.Equal(["attack,accuracy,seconds,n", "clean", "toy-noise", "pgd3", "worst_case"], File.ReadAllLines(csv).Select((r, i) => i == 0 ? r : r.Split(',')[0]));
+        // An attack given with options is named as written.
+        Assert.Equal(["attack,accuracy,seconds,n", "clean", "toy-noise:strength=0.5", "pgd3", "worst_case"], File.ReadAllLines(csv).Select((r, i) => i == 0 ? r : r.Split(',')[0]));
         // Random noise of half the budget breaks fewer points than PGD on the same model.
         double Acc(string name) => double.Parse(File.ReadAllLines(csv).First(l => l.StartsWith(name + ",", StringComparison.Ordinal)).Split(',')[1], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(Acc("toy-noise") >= Acc("pgd3"));
+        Assert.True(Acc("toy-noise:strength=0.5") >= Acc("pgd3"));
     }
 }
