@@ -15,9 +15,6 @@ public sealed class PictureSet(string name, IReadOnlyList<Picture> pictures) : I
     public override (int Height, int Width) Shape(int index) => (Pictures[index].Height, Pictures[index].Width);
     public override long Label(int index) => 0;
 
-    /// <summary>The mean number of values (C x H x W) per picture: the N of ObsAtk's evaluation budget rho = s/255 sqrt(N).</summary>
-    public double MeanElements => Pictures.Average(p => (double)p.Size);
-
     public override void Write(int index, Span<float> destination, Augmentation augmentation, Random random)
     {
         var src = Pictures[index].Pixels;

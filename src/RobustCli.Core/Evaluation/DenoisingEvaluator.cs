@@ -83,14 +83,7 @@ public static class DenoisingEvaluator
             using var owned = batch;
             using var scope = DisposeScope.Open();
             var x = batch.X;
-            var noisy = task.Observe(x, batch.SampleIds, seed, observationSigma);
-            var input = noisy;
-            if (attack != null)
-            {
-                attack.Seed = seed;
-                attack.ClampToBox = task.InputsInBox;
-                input = attack.Perturb(model, noisy, x, sampleIds: batch.SampleIds);
-            }
+            var (noisy, input) = task.AttackedObservation(model, x, batch.SampleIds, seed, sigma, attack);
             Tensor output;
             using (torch.NoGrad()) output = model.Forward(input);
             psnr.AddRange(ImageQuality.Psnr(output, x).ToArray<float>().Select(v => (double)v));

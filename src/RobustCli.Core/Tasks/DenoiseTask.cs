@@ -95,6 +95,20 @@ public sealed class DenoiseTask(double sigmaLow, double sigmaHigh, bool uniformN
     public static double ObservationSigma(double sigma, Attack? attack) =>
         attack is IObservationAttack o ? Math.Max(0, sigma - o.Level) : sigma;
 
+    /// <summary>
+    /// What the denoiser sees at level <paramref name="sigma"/> under <paramref name="attack"/> (none: Gaussian noise
+    /// alone): the observation at <see cref="ObservationSigma"/>, then the attack on it with the same seed and per-sample
+    /// draws. Returns that observation and the attacked input (the same tensor without an attack).
+    /// </summary>
+    public (Tensor Noisy, Tensor Input) AttackedObservation(Module model, Tensor x, long[] sampleIds, ulong seed, double sigma, Attack? attack)
+    {
+        var noisy = Observe(x, sampleIds, seed, ObservationSigma(sigma, attack));
+        if (attack == null) return (noisy, noisy);
+        attack.Seed = seed;
+        attack.ClampToBox = InputsInBox;
+        return (noisy, attack.Perturb(model, noisy, x, sampleIds: sampleIds));
+    }
+
     public TaskScores Evaluate(Module model, DataLoader data, Attack? attack, ulong seed)
     {
         var sw = Stopwatch.StartNew();
@@ -115,10 +129,7 @@ public sealed class DenoiseTask(double sigmaLow, double sigmaHigh, bool uniformN
                     var y = Observe(x, batch.SampleIds, levelSeed, sigma);
                     using (torch.NoGrad()) clean.AddRange(Psnr(model.Forward(y), x).ToArray<float>().Select(v => (double)v));
                     if (attack == null) continue;
-                    var start = Observe(x, batch.SampleIds, levelSeed, ObservationSigma(sigma, attack));
-                    attack.Seed = levelSeed;
-                    attack.ClampToBox = InputsInBox;
-                    var adv = attack.Perturb(model, start, x, sampleIds: batch.SampleIds);
+                    var (_, adv) = AttackedObservation(model, x, batch.SampleIds, levelSeed, sigma, attack);
                     using (torch.NoGrad()) robust!.AddRange(Psnr(model.Forward(adv), x).ToArray<float>().Select(v => (double)v));
                 }
         }

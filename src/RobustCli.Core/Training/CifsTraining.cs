@@ -97,25 +97,21 @@ public sealed class CifsTraining(AttackSettings attack, double beta, bool jointA
         var clean = MethodSteps.CleanOutput(ctx, x);
         var a = attack.At(ctx.Epoch, epsWarmupEpochs);
         var pgd = new PgdAttack("train", a.Eps, a.Alpha, a.Steps, a.Norm, a.Start, 1, new CifsJointLoss(beta, 2, jointAttack));
-        pgd.Seed = ctx.NoiseSeed;
-        pgd.ClampToBox = ctx.Task.InputsInBox;
-        // Not disposed: it holds the model itself, whose weights disposing would free.
-        var view = new ConcatenatedOutputs(model);
-        var adv = pgd.Perturb(view, x, y, evalMode: true, ctx.SampleIds);
+        // Not disposed: the view holds the model itself, whose weights disposing would free.
+        var adv = ctx.Perturb(pgd, x, y, on: new ConcatenatedOutputs(model));
         model.Train();
         model.Labels = y;
         try
         {
-            var (loss, final, probes) = Loss(model, adv, y, beta);
-            lastFinal = final;
-            lastProbe = probes;
-            return new MethodOutput(loss.Item1, clean, loss.Item2);
+            var (loss, logits, final, probes) = Loss(model, adv, y, beta);
+            (lastFinal, lastProbe) = (final, probes);
+            return new MethodOutput(loss, clean, logits);
         }
         finally { model.Labels = null; }
     }
 
-    /// <summary>The joint loss of a forward pass (and the logits), with its final and mean probe cross entropies.</summary>
-    public static ((Tensor Loss, Tensor Logits), double Final, double Probes) Loss(CifsResNet18 model, Tensor x, Tensor y, double beta)
+    /// <summary>The joint loss of a forward pass, its final logits, and its final and mean probe cross entropies.</summary>
+    public static (Tensor Loss, Tensor Logits, double Final, double Probes) Loss(CifsResNet18 model, Tensor x, Tensor y, double beta)
     {
         var all = model.ForwardAll(x);
         var final = F.CrossEntropy(all["logits"], y);
@@ -124,7 +120,7 @@ public sealed class CifsTraining(AttackSettings attack, double beta, bool jointA
         var (f, pm) = (final.Item(), (p0.Item() + p1.Item()) / 2);
         all["probe0"].Dispose();
         all["probe1"].Dispose();
-        return ((CifsJointLoss.Combine(final, [p0, p1], beta), all["logits"]), f, pm);
+        return (CifsJointLoss.Combine(final, [p0, p1], beta), all["logits"], f, pm);
     }
 
     public IReadOnlyList<(string Column, double Value)> Metrics => [("cifs_final_loss", lastFinal), ("cifs_probe_loss", lastProbe)];

@@ -28,11 +28,12 @@ public sealed class StepContext(Module model, int epoch, int totalEpochs, int nu
     /// Runs a training attack with this batch's per-sample noise, on the model in eval mode, or as it is (train mode,
     /// BatchNorm on batch statistics, as SoE's reference crafts) with <paramref name="evalMode"/> false.
     /// </summary>
-    public Tensor Perturb(Attack attack, Tensor x, Tensor y, bool evalMode = true)
+    /// <param name="on">A view of the model the attack reads instead of it (CIFS's logits and probes side by side).</param>
+    public Tensor Perturb(Attack attack, Tensor x, Tensor y, bool evalMode = true, Module? on = null)
     {
         attack.Seed = NoiseSeed;
         attack.ClampToBox = Task.InputsInBox;
-        return attack.Perturb(Model, x, y, evalMode, SampleIds);
+        return attack.Perturb(on ?? Model, x, y, evalMode, SampleIds);
     }
 }
 

@@ -54,10 +54,11 @@ public static class DenoisingEvaluationJob
         if (req.Dataset != null)
         {
             if (!DatasetCatalog.Registry.TryGet(req.Dataset, out var named)) throw new ConfigException($"--dataset {req.Dataset}: unknown dataset{Levenshtein.Suggest(req.Dataset, DatasetCatalog.Registry.Names)}");
-            if (named.Pictures != null && DatasetCatalog.Get(dataConfig.Name).Pictures != null) dataConfig = Copy(dataConfig, testSet: req.Dataset);
-            else dataConfig = Copy(dataConfig, name: req.Dataset);
+            // The run's config is this call's own fresh load: the flags override it in place.
+            if (named.Pictures != null && DatasetCatalog.Get(dataConfig.Name).Pictures != null) dataConfig.TestSet = req.Dataset;
+            else (dataConfig.Name, dataConfig.TestSet) = (req.Dataset, null);
         }
-        if (req.DataPath != null) dataConfig = Copy(dataConfig, testPath: req.DataPath, path: req.DataPath);
+        if (req.DataPath != null) (dataConfig.TestPath, dataConfig.Path) = (req.DataPath, req.DataPath);
         using var weights = Checkpoint.EvaluatedWeights(file, out var ema);
         if (ema) req.Log?.Invoke($"{file} keeps an EMA of the weights (train.ema): evaluating the averaged weights");
         var options = config?.Model.Options is { } o && config.Model.Arch == arch ? o : Infer(registration, weights);
@@ -98,10 +99,4 @@ public static class DenoisingEvaluationJob
         if (convs.Count < 3) throw new ConfigException($"the weights have {convs.Count} DnCNN convolutions (dncnn.N.weight); is this a DnCNN?");
         return registration.Options.Resolve(new Dictionary<string, object?> { ["depth"] = convs.Count, ["features"] = (int)convs[0].Value.Size(0) });
     }
-
-    private static DataConfig Copy(DataConfig c, string? name = null, string? testSet = null, string? testPath = null, string? path = null) => new()
-    {
-        Name = name ?? c.Name, Path = path ?? c.Path, ValSize = c.ValSize, ValSeed = c.ValSeed, TestSubset = c.TestSubset,
-        TestSet = name != null ? null : testSet ?? c.TestSet, TestPath = testPath ?? c.TestPath, PatchSize = c.PatchSize, Repeat = c.Repeat, Channels = c.Channels,
-    };
 }

@@ -131,9 +131,7 @@ public static class EvalCommand
                 o.WriteLine($"{r.Warnings.Count} warning(s):");
                 foreach (var w in r.Warnings) o.WriteLine("  - " + w);
             }
-            var csv = parse.GetValue(output)?.FullName ?? Path.Combine(
-                Directory.Exists(parse.GetValue(checkpoint)!) ? parse.GetValue(checkpoint)! : Directory.GetCurrentDirectory(),
-                $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
+            var csv = SummaryCsv(parse, output, checkpoint);
             EvaluationJob.WriteCsv(report, csv);
             var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
             EvaluationCsv.WriteSamples(samples, r);
@@ -180,12 +178,16 @@ public static class EvalCommand
                 r.MeanSsim.ToString("F4", CultureInfo.InvariantCulture), r.Seconds.ToString("F1", CultureInfo.InvariantCulture));
         o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.TestSet}, {report.Result.Images.Count} pictures");
         RunsCommand.Plain(o).Write(table);
-        var csv = parse.GetValue(output)?.FullName ?? Path.Combine(
-            Directory.Exists(parse.GetValue(checkpoint)!) ? parse.GetValue(checkpoint)! : Directory.GetCurrentDirectory(),
-            $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
+        var csv = SummaryCsv(parse, output, checkpoint);
         var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
         DenoisingCsv.Write(csv, samples, report.Result);
         o.WriteLine($"wrote {csv} and {samples}" + (save != null ? $"; PNGs in {save}" : ""));
         return 0;
     }
+
+    /// <summary>--out, else eval-&lt;time&gt;.csv in the run folder (or the current folder for a weights file).</summary>
+    private static string SummaryCsv(ParseResult parse, Option<FileInfo?> output, Option<string> checkpoint) =>
+        parse.GetValue(output)?.FullName ?? Path.Combine(
+            Directory.Exists(parse.GetValue(checkpoint)!) ? parse.GetValue(checkpoint)! : Directory.GetCurrentDirectory(),
+            $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
 }
