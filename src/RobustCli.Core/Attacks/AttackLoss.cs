@@ -68,3 +68,21 @@ public sealed class MseAttackLoss : IAttackLoss
         return F.MseLoss(clamped, labels, Reduction.Sum);
     }
 }
+
+/// <summary>
+/// Binary cross entropy with logits on the one-hot labels, averaged over samples and classes: GAT's main-task loss
+/// (the official code treats CIFAR-10 as multi-label), for training and for its training attack.
+/// </summary>
+public sealed class OneHotBceLoss : IAttackLoss
+{
+    public string Name => "bce";
+
+    public Tensor Compute(Tensor logits, Tensor labels, Tensor? naturalLogits) => Of(logits, labels);
+
+    public static Tensor Of(Tensor logits, Tensor labels)
+    {
+        using var oneHot = F.OneHot(labels, logits.Size(1));
+        using var target = oneHot.To(logits.DType);
+        return F.BinaryCrossEntropyWithLogits(logits, target);
+    }
+}

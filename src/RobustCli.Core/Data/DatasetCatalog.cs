@@ -12,6 +12,8 @@ public sealed record DatasetSpec(string Name, string Description, string[] Train
     public int? TrainCount { get; init; }
     /// <summary>A folder of pictures of any size (denoising sets) rather than a fixed-size labelled set.</summary>
     public PictureLayout? Pictures { get; init; }
+    /// <summary>A domain-knowledge grouping of the classes (GAT's macro task), where the dataset has one.</summary>
+    public Training.MacroClasses? Macro { get; init; }
 }
 
 /// <summary>
@@ -44,16 +46,38 @@ public static class DatasetCatalog
     [
         new("fashion-mnist", "Fashion-MNIST (IDX, gzipped or not)", IdxTrain, IdxTest,
             (n, f) => IdxReader.Load(n, f[0], f[1]), 1, 28, 10, [0.2860], [0.3530],
-            "apt-get install dataset-fashion-mnist (installs /usr/share/datasets/fashion-mnist), or put the four IDX files from github.com/zalandoresearch/fashion-mnist in datasets/fashion-mnist/") { TrainCount = 60000 },
+            "apt-get install dataset-fashion-mnist (installs /usr/share/datasets/fashion-mnist), or put the four IDX files from github.com/zalandoresearch/fashion-mnist in datasets/fashion-mnist/")
+        {
+            TrainCount = 60000,
+            // Ours (the paper has none for Fashion-MNIST): garments, footwear (sandal, sneaker, ankle boot), bags.
+            Macro = new([0, 0, 0, 0, 0, 1, 0, 1, 2, 1], ["garment", "footwear", "bag"]),
+        },
         new("mnist", "MNIST (IDX, gzipped or not)", IdxTrain, IdxTest,
             (n, f) => IdxReader.Load(n, f[0], f[1]), 1, 28, 10, [0.1307], [0.3081],
             "put the four IDX files of MNIST (train-images-idx3-ubyte.gz, ...) in datasets/mnist/") { TrainCount = 60000 },
         new("cifar10", "CIFAR-10, binary version", ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"], ["test_batch.bin"],
             (n, f) => CifarReader.Load(n, f, cifar100: false), 3, 32, 10, [0.4914, 0.4822, 0.4465], [0.2471, 0.2435, 0.2616],
-            "unpack cifar-10-binary.tar.gz (www.cs.toronto.edu/~kriz/cifar.html) into datasets/cifar10/") { TrainCount = 50000 },
+            "unpack cifar-10-binary.tar.gz (www.cs.toronto.edu/~kriz/cifar.html) into datasets/cifar10/")
+        {
+            TrainCount = 50000,
+            // The official GAT grouping: airplane, automobile, ship, truck are vehicles; the six animals the other group.
+            Macro = new([0, 0, 1, 1, 1, 1, 1, 1, 0, 0], ["vehicle", "animal"]),
+        },
         new("cifar100", "CIFAR-100, binary version", ["train.bin"], ["test.bin"],
             (n, f) => CifarReader.Load(n, f, cifar100: true), 3, 32, 100, [0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762],
-            "unpack cifar-100-binary.tar.gz (www.cs.toronto.edu/~kriz/cifar.html) into datasets/cifar100/") { TrainCount = 50000 },
+            "unpack cifar-100-binary.tar.gz (www.cs.toronto.edu/~kriz/cifar.html) into datasets/cifar100/")
+        {
+            TrainCount = 50000,
+            // CIFAR-100's 20 superclasses (the coarse labels, as GAT's CIFAR100_Dataset maps them).
+            Macro = new([4, 1, 14, 8, 0, 6, 7, 7, 18, 3, 3, 14, 9, 18, 7, 11, 3, 9, 7, 11, 6, 11, 5, 10, 7, 6, 13, 15, 3, 15,
+                0, 11, 1, 10, 12, 14, 16, 9, 11, 5, 5, 19, 8, 8, 15, 13, 14, 17, 18, 10, 16, 4, 17, 4, 2, 0, 17, 4, 18, 17,
+                10, 3, 2, 12, 12, 16, 12, 1, 9, 19, 2, 10, 0, 1, 16, 12, 9, 13, 15, 13, 16, 19, 2, 4, 6, 19, 5, 5, 8, 19,
+                18, 1, 2, 15, 6, 0, 17, 8, 14, 13],
+                ["aquatic mammals", "fish", "flowers", "food containers", "fruit and vegetables", "household electrical devices",
+                 "household furniture", "insects", "large carnivores", "large man-made outdoor things", "large natural outdoor scenes",
+                 "large omnivores and herbivores", "medium-sized mammals", "non-insect invertebrates", "people", "reptiles",
+                 "small mammals", "trees", "vehicles 1", "vehicles 2"]),
+        },
         new("svhn", "SVHN cropped digits (.mat)", ["train_32x32.mat"], ["test_32x32.mat"],
             (n, f) => SvhnReader.Load(n, f[0]), 3, 32, 10, [0.4377, 0.4438, 0.4728], [0.1980, 0.2010, 0.1970],
             "put train_32x32.mat and test_32x32.mat (ufldl.stanford.edu/housenumbers) in datasets/svhn/") { TrainCount = 73257 },

@@ -71,6 +71,21 @@ public sealed class ImageDataset : ImageSource
         return new ImageDataset(name ?? Name, px, lb, Channels, Height, Width, NumClasses);
     }
 
+    /// <summary>The first <paramref name="n"/> images of each class, in dataset order (the limited-data protocol).</summary>
+    public ImageDataset PerClass(int n)
+    {
+        var taken = new Dictionary<long, int>();
+        var keep = new List<int>();
+        for (var i = 0; i < Count; i++)
+        {
+            var c = taken.GetValueOrDefault(Labels[i]);
+            if (c >= n) continue;
+            taken[Labels[i]] = c + 1;
+            keep.Add(i);
+        }
+        return Subset(keep, $"{Name}[{n} per class]");
+    }
+
     public ImageDataset Take(int n) => n >= Count ? this : Subset(Enumerable.Range(0, n).ToArray());
 
     /// <summary>

@@ -4,8 +4,14 @@ using RobustCli.Torch.nn;
 
 namespace RobustCli.Core.Models;
 
-/// <summary>What a model is built from: its declared options, and the data it sees.</summary>
-public sealed record ModelBuild(OptionValues Options, int NumClasses, int InChannels, Normalization? Normalization);
+/// <summary>
+/// What a model is built from: its declared options, the data it sees, and the extra heads its training method
+/// asks for (GAT's auxiliary tasks; empty for every other method).
+/// </summary>
+public sealed record ModelBuild(OptionValues Options, int NumClasses, int InChannels, Normalization? Normalization)
+{
+    public IReadOnlyList<TaskHead> Heads { get; init; } = [];
+}
 
 /// <summary>An architecture by name: its options (config keys under model:), the tasks it serves, its factory.</summary>
 public sealed record ModelRegistration(string Name, string Description, OptionDeclaration Options, Func<ModelBuild, Module> Create) : IRegistration
@@ -46,6 +52,9 @@ public static class ModelFactory
         CifarResNet.Sized(56),
         SynergyOfExperts.Registration,
         CifsResNet18.Registration,
+        MultiTaskNetwork.ResNet18,
+        MultiTaskNetwork.ResNet50,
+        MultiTaskNetwork.Wrn,
         TinyDenoiser.Registration,
         DnCNN.Registration,
         DnCNN.Sized("dncnn-s", 17, "DnCNN-S: 17 convolutions (gray, one noise level in the paper)"),
@@ -77,8 +86,9 @@ public static class ModelFactory
         return Registry.Get(arch);
     }
 
-    public static Module Create(string arch, OptionValues options, int numClasses, int inChannels, Normalization? normalization) =>
-        Get(arch).Create(new ModelBuild(options, numClasses, inChannels, normalization));
+    public static Module Create(string arch, OptionValues options, int numClasses, int inChannels, Normalization? normalization,
+        IReadOnlyList<TaskHead>? heads = null) =>
+        Get(arch).Create(new ModelBuild(options, numClasses, inChannels, normalization) { Heads = heads ?? [] });
 
     /// <summary>A classifier from a <see cref="ModelSpec"/>; the WideResNet sizes fill the options the architecture declares.</summary>
     public static Classifier Create(ModelSpec spec)

@@ -77,17 +77,18 @@ public sealed class WideResNet : Classifier
     }
 
     protected override Tensor Head(Tensor features) => fc.Forward(features);
+}
 
-    private sealed class NetworkBlock : Module
+/// <summary>A stage of WideBasicBlocks; key: layer.N.*.</summary>
+internal sealed class NetworkBlock : Module
+{
+    private readonly Sequential layer;
+
+    public NetworkBlock(int n, long inPlanes, long outPlanes, long stride, double dropRate)
     {
-        private readonly Sequential layer;
-
-        public NetworkBlock(int n, long inPlanes, long outPlanes, long stride, double dropRate)
-        {
-            layer = RegisterModule("layer", new Sequential());
-            for (var i = 0; i < n; i++) layer.Append(new WideBasicBlock(i == 0 ? inPlanes : outPlanes, outPlanes, i == 0 ? stride : 1, dropRate));
-        }
-
-        public override Tensor Forward(Tensor x) => layer.Forward(x);
+        layer = RegisterModule("layer", new Sequential());
+        for (var i = 0; i < n; i++) layer.Append(new WideBasicBlock(i == 0 ? inPlanes : outPlanes, outPlanes, i == 0 ? stride : 1, dropRate));
     }
+
+    public override Tensor Forward(Tensor x) => layer.Forward(x);
 }

@@ -43,7 +43,7 @@ public sealed class OptionDeclaration(IReadOnlyList<OptionSpec> specs, Func<Opti
             if (spec.Check(v) is { } message) errors.Add(new OptionError(k, message));
             else values[k] = v;
         }
-        foreach (var s in Specs) values.TryAdd(s.Key, s.Default switch { List<int> l => l.ToList(), double[] d => d.ToArray(), var d => d });
+        foreach (var s in Specs) values.TryAdd(s.Key, s.Default switch { List<int> l => l.ToList(), List<string> n => n.ToList(), double[] d => d.ToArray(), var d => d });
         var result = new OptionValues(this, values);
         if (errors.Count == 0 && crossCheck != null) errors.AddRange(crossCheck(result));
         return result;
@@ -94,6 +94,7 @@ public sealed class OptionValues(OptionDeclaration declaration, IReadOnlyDiction
     public bool Bool(string key) => (bool)Get(key)!;
     public string String(string key) => (string)Get(key)!;
     public IReadOnlyList<int> Ints(string key) => (IReadOnlyList<int>)Get(key)!;
+    public IReadOnlyList<string> Names(string key) => (IReadOnlyList<string>)Get(key)!;
     /// <summary>A Range option: (low, high), equal for a single number.</summary>
     public (double Low, double High) Range(string key) => Get(key) is double[] { Length: 2 } r ? (r[0], r[1]) : throw new InvalidCastException($"option '{key}' is not a range");
 

@@ -3,7 +3,8 @@ using System.Globalization;
 namespace RobustCli.Core.Registry;
 
 /// <summary>Range: a number, or [low, high] (a value drawn per sample from that interval); held as a two-entry double[].</summary>
-public enum OptionKind { Int, Double, Bool, String, Choice, IntList, Range }
+/// <summary>ChoiceList: a list of distinct names from Choices (GAT's tasks); held as a List&lt;string&gt;.</summary>
+public enum OptionKind { Int, Double, Bool, String, Choice, IntList, Range, ChoiceList }
 
 /// <summary>
 /// One declared option of a method, attack, model, dataset or task: its key, type, default and allowed range. A
@@ -42,6 +43,10 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
     public static OptionSpec Ints(string key, IReadOnlyList<int> @default, string description, double? min = null, bool sorted = false) =>
         new(key, OptionKind.IntList, @default.ToList(), description) { Min = min, Sorted = sorted };
 
+    /// <summary>A list of distinct names, each one of <paramref name="choices"/> (possibly empty).</summary>
+    public static OptionSpec Names(string key, IReadOnlyList<string> @default, string description, params string[] choices) =>
+        new(key, OptionKind.ChoiceList, @default.ToList(), description) { Choices = choices };
+
     /// <summary>A number or an interval [low, high]; the default is one number.</summary>
     public static OptionSpec Range(string key, double @default, string description, double? min = null, double? max = null) =>
         new(key, OptionKind.Range, new[] { @default, @default }, description) { Min = min, Max = max };
@@ -59,6 +64,7 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
                 OptionKind.Choice => "one of " + string.Join(", ", Choices),
                 OptionKind.IntList => "a list of integers",
                 OptionKind.Range => "a number or an interval [low, high]",
+                OptionKind.ChoiceList => "a list of distinct names from " + string.Join(", ", Choices),
                 _ => "a string",
             };
             var range = (Min, Max) switch
@@ -89,6 +95,8 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
             OptionKind.Choice => text.ToLowerInvariant(),
             OptionKind.IntList => ParseList(text),
             OptionKind.Range => ParseRange(text),
+            OptionKind.ChoiceList => text.Trim('[', ']', ' ') is var t && t.Length == 0 ? new List<string>()
+                : t.Split(',', StringSplitOptions.TrimEntries).Select(n => n.ToLowerInvariant()).ToList(),
             _ => text,
         };
         return v ?? throw new FormatException($"{Key}: expected {Expected}, got '{text}'");
@@ -148,6 +156,15 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
                 var r = (double[])value;
                 if (r.Any(v => !InRange(v))) return $"every end must be {RangeWords()}, got {Format(r)}";
                 return r[0] <= r[1] ? null : $"an interval is [low, high] with low <= high, got {Format(r)}";
+            case OptionKind.ChoiceList:
+                var names = (IReadOnlyList<string>)value;
+                foreach (var n in names.Where(n => !Choices.Contains(n)))
+                {
+                    var near = Choices.OrderBy(c => Levenshtein.Distance(c, n)).FirstOrDefault();
+                    return $"'{n}' is not one of {string.Join(", ", Choices)}" + (near != null && Levenshtein.Distance(near, n) <= 3 ? $"; did you mean '{near}'?" : "");
+                }
+                var twice = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
+                return twice == null ? null : $"'{twice.Key}' is listed twice";
             case OptionKind.IntList:
                 var list = (IReadOnlyList<int>)value;
                 var bad = list.Where(i => !InRange(i)).ToList();
@@ -179,6 +196,7 @@ public sealed record OptionSpec(string Key, OptionKind Kind, object? Default, st
         bool b => b ? "true" : "false",
         double[] { Length: 2 } r => r[0] == r[1] ? r[0].ToString("R", CultureInfo.InvariantCulture) : $"[{r[0].ToString("R", CultureInfo.InvariantCulture)}, {r[1].ToString("R", CultureInfo.InvariantCulture)}]",
         IEnumerable<int> l => "[" + string.Join(", ", l) + "]",
+        IEnumerable<string> n => "[" + string.Join(", ", n) + "]",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => v.ToString() ?? "",
     };

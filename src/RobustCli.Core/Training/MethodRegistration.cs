@@ -1,10 +1,16 @@
+using RobustCli.Core.Data;
+using RobustCli.Core.Models;
 using RobustCli.Core.Registry;
 
 namespace RobustCli.Core.Training;
 
 /// <summary>What a method is built from: its own options, the run's training attack and seed, and a way to build
 /// another registered method (NoiLIn's base) with that method's own options.</summary>
-public sealed record MethodBuild(OptionValues Options, AttackSettings Attack, int EpsWarmupEpochs, int Seed, Func<string, ITrainingMethod> Other);
+public sealed record MethodBuild(OptionValues Options, AttackSettings Attack, int EpsWarmupEpochs, int Seed, Func<string, ITrainingMethod> Other)
+{
+    /// <summary>The run's dataset (GAT's macro task groups its classes).</summary>
+    public DatasetSpec? Dataset { get; init; }
+}
 
 /// <summary>
 /// A training method by name: its options (config keys under train.&lt;section&gt;, e.g. train.trades.beta), the
@@ -18,6 +24,11 @@ public sealed record MethodRegistration(string Name, string Description, OptionD
     public IReadOnlyList<string> Tasks { get; init; } = ["classification"];
     /// <summary>The architectures it trains, when it needs a particular kind of model (SoE's experts); null: any.</summary>
     public IReadOnlyList<string>? Models { get; init; }
+    /// <summary>
+    /// Extra heads the method asks the model for, from its options and the dataset (GAT's auxiliary tasks); the
+    /// model is built with them for training, resuming and evaluation alike.
+    /// </summary>
+    public Func<OptionValues, DatasetSpec, IReadOnlyList<TaskHead>>? Heads { get; init; }
     /// <summary>Columns this method adds to metrics.csv, in order.</summary>
     public IReadOnlyList<string> Columns { get; init; } = [];
     /// <summary>The option naming a base method this one wraps (NoiLIn's "base"); its columns follow this one's.</summary>

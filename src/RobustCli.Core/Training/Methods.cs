@@ -18,6 +18,7 @@ public static class Methods
         HatTraining.Registration,
         VanillaAdversarialTraining.Registration,
         CifsTraining.Registration,
+        GatTraining.Registration,
     ]);
 
     /// <summary>The metrics.csv columns of a method with the given options (its base's follow a wrapper's own).</summary>

@@ -98,6 +98,7 @@ public static class ConfigLoader
     private static YamlNode ToNode(object? v) => v switch
     {
         IEnumerable<int> list => new YamlSequenceNode(list.Select(i => (YamlNode)new YamlScalarNode(i.ToString(CultureInfo.InvariantCulture)))) { Style = SequenceStyle.Flow },
+        IEnumerable<string> names when v is not string => new YamlSequenceNode(names.Select(n => (YamlNode)new YamlScalarNode(n))) { Style = SequenceStyle.Flow },
         double[] { Length: 2 } r when r[0] != r[1] => new YamlSequenceNode(r.Select(d => (YamlNode)new YamlScalarNode(d.ToString("R", CultureInfo.InvariantCulture)))) { Style = SequenceStyle.Flow },
         _ => new YamlScalarNode(OptionSpec.Format(v)),
     };
@@ -352,9 +353,9 @@ public static class ConfigLoader
                 values[key] = node switch
                 {
                     YamlScalarNode { Value: null or "" or "null" or "~", Style: ScalarStyle.Plain } when spec.Nullable => null,
-                    YamlScalarNode when spec.Kind == OptionKind.IntList => throw new FormatException("a list"),
+                    YamlScalarNode when spec.Kind is OptionKind.IntList or OptionKind.ChoiceList => throw new FormatException("a list"),
                     YamlScalarNode s => spec.Parse(s.Value ?? ""),
-                    YamlSequenceNode seq when spec.Kind is OptionKind.IntList or OptionKind.Range => spec.Parse("[" + string.Join(",", seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? "x")) + "]"),
+                    YamlSequenceNode seq when spec.Kind is OptionKind.IntList or OptionKind.Range or OptionKind.ChoiceList => spec.Parse("[" + string.Join(",", seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? "x")) + "]"),
                     _ => throw new FormatException($"expected {spec.Expected}"),
                 };
             }
@@ -424,6 +425,12 @@ public static class ConfigLoader
         if (method?.Models is { } archs && c.Model.Options != null && !archs.Contains(ModelFactory.Get(c.Model.Arch).Name))
             ctx.Error("model.arch", $"the {method.Name} method trains a model.arch of {string.Join(" or ", archs)}, not {c.Model.Arch}" +
                                     (archs.Contains("soe") ? $"; to train SoE sub-models of {c.Model.Arch}, write model: {{arch: soe, base: {c.Model.Arch}}}" : ""));
+        if (method?.Heads != null && c.Train.MethodOptions.TryGetValue(method.Name, out var methodOptions) && methodOptions != null
+            && DatasetCatalog.Registry.TryGet(c.Data.Name, out var headData))
+        {
+            try { method.Heads(methodOptions, headData); }
+            catch (ArgumentException e) { ctx.Error($"train.{method.Section}.tasks", e.Message); }
+        }
         if (c.Model.Options != null && ModelFactory.Get(c.Model.Arch) is var model && !model.Tasks.Contains(c.Task.Name))
             ctx.Error("model.arch", $"{c.Model.Arch} is not a model for the {c.Task.Name} task; those that are: " +
                                     string.Join(", ", ModelFactory.Registry.All.Where(r => r.Tasks.Contains(c.Task.Name)).Select(r => r.Name)));
@@ -432,6 +439,7 @@ public static class ConfigLoader
         {
             Check(c.Task.Name == "denoise", "data.name", $"{pictures.Name} is a folder of pictures without labels: it trains the denoise task (task: {{name: denoise}}), not {c.Task.Name}");
             Check(pictures.Pictures.HasTrain, "data.name", $"{pictures.Name} is a test set; train on one with training pictures ({string.Join(", ", DatasetCatalog.Registry.All.Where(d => d.Pictures?.HasTrain == true).Select(d => d.Name))}) and name {pictures.Name} in data.test_set");
+            Check(c.Data.PerClass == 0, "data.per_class", $"{pictures.Name} has no classes; per_class limits a labelled dataset's training images per class");
             if (c.Data.Channels != 0) Check(c.Data.Channels is 1 or 3, "data.channels", $"1 (gray) or 3 (colour), or 0 for the dataset's own; got {c.Data.Channels}");
         }
         if (c.Data.TestSet != null)

@@ -77,6 +77,11 @@ public sealed class DataConfig
     public int ValSeed { get; set; }
     /// <summary>Train on the first N remaining training images (0: all).</summary>
     [Range(0)] public int TrainSubset { get; set; }
+    /// <summary>
+    /// The limited-data protocol: train on the first N remaining training images of each class (0: all); applied
+    /// before train_subset.
+    /// </summary>
+    [Range(0)] public int PerClass { get; set; }
     /// <summary>Evaluate on the first N test images (0: all).</summary>
     [Range(0)] public int TestSubset { get; set; }
     [Range(0)] public int CropPadding { get; set; }

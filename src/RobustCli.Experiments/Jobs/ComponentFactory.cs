@@ -32,6 +32,7 @@ public static class ComponentFactory
         if (c.ValSize >= full.Count)
             throw new ConfigException($"data.val_size: {c.ValSize} must be smaller than the {full.Count} training images of {full.Name}; lower data.val_size");
         var (train, val) = full.SplitValidation(c.ValSize, c.ValSeed);
+        if (c.PerClass > 0) train = train.PerClass(c.PerClass);
         if (c.TrainSubset > 0) train = train.Take(c.TrainSubset);
         return new RunData(train, val, test, spec);
     }
@@ -74,9 +75,22 @@ public static class ComponentFactory
     public static Normalization? Normalization(ModelConfig m, DatasetSpec data) =>
         m.Normalize == "none" ? null : new Normalization(data.Mean, data.Std);
 
-    /// <summary>The run's architecture with its declared options (model.depth ...), for the data it sees.</summary>
-    public static Module Model(ModelConfig m, DatasetSpec data, int? channels = null) =>
-        ModelFactory.Create(m.Arch, m.Options ?? ModelFactory.Get(m.Arch).Options.Defaults, data.NumClasses, channels ?? data.Channels, Normalization(m, data));
+    /// <summary>
+    /// The run's architecture with its declared options (model.depth ...), for the data it sees, with the heads its
+    /// training method asks for (GAT's auxiliary tasks) when the run's config is given.
+    /// </summary>
+    public static Module Model(ModelConfig m, DatasetSpec data, int? channels = null, RunConfig? run = null) =>
+        ModelFactory.Create(m.Arch, m.Options ?? ModelFactory.Get(m.Arch).Options.Defaults, data.NumClasses, channels ?? data.Channels, Normalization(m, data),
+            run == null ? null : Heads(run, data));
+
+    /// <summary>The extra heads the run's method asks its model for (none for most methods).</summary>
+    public static IReadOnlyList<TaskHead> Heads(RunConfig c, DatasetSpec data)
+    {
+        if (!Methods.Registry.TryGet(c.Train.Method, out var r) || r.Heads == null) return [];
+        var options = c.Train.MethodOptions.TryGetValue(r.Name, out var v) ? v : r.Options.Defaults;
+        try { return r.Heads(options, data); }
+        catch (ArgumentException e) { throw new ConfigException($"train.{r.Section}: {e.Message}"); }
+    }
 
     public static ITask Task(TaskConfig t) =>
         Tasks.Registry.Get(t.Name).Create(new TaskBuild(t.Options ?? Tasks.Registry.Get(t.Name).Options.Defaults));
@@ -134,7 +148,10 @@ public static class ComponentFactory
         OptionValues OptionsOf(string name) =>
             c.Train.MethodOptions.TryGetValue(name, out var v) ? v : Methods.Registry.Get(name).Options.Defaults;
         ITrainingMethod Build(string name) =>
-            Methods.Registry.Get(name).Create(new MethodBuild(OptionsOf(name), attack, c.Train.EpsWarmupEpochs, seed, Build));
+            Methods.Registry.Get(name).Create(new MethodBuild(OptionsOf(name), attack, c.Train.EpsWarmupEpochs, seed, Build)
+            {
+                Dataset = DatasetCatalog.Registry.TryGet(c.Data.Name, out var d) ? d : null,
+            });
         return Build(c.Train.Method);
     }
 

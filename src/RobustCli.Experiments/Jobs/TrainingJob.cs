@@ -67,12 +67,12 @@ public static class TrainingJob
             log.Information("{Method} ({Task}) on {Dataset} with {Arch}, {Epochs} epochs, device {Device}, {Threads} threads, seed {Seed}, libtorch {Version}",
                 config.Train.Method, task.Name, config.Data.Name, config.Model.Arch, config.Train.Epochs, device, torch.NumThreads, config.Seed, torch.LibTorchVersion);
             log.Information("data: {Train} training, {Val} validation, {Test} test images", data.Train.Count, data.Validation.Count, data.Test.Count);
-            using var model = ComponentFactory.Model(config.Model, data.Spec, data.Channels);
+            using var model = ComponentFactory.Model(config.Model, data.Spec, data.Channels, config);
             model.To(device);
             using var optimizer = ComponentFactory.Optimizer(config.Train, model);
             var schedule = ComponentFactory.Schedule(config.Train);
             var method = ComponentFactory.Method(config, config.Seed);
-            using var emaModel = config.Train.Ema.Decay > 0 ? ComponentFactory.Model(config.Model, data.Spec, data.Channels) : null;
+            using var emaModel = config.Train.Ema.Decay > 0 ? ComponentFactory.Model(config.Model, data.Spec, data.Channels, config) : null;
             emaModel?.To(device);
             var average = emaModel == null ? null : new WeightAverage(model, emaModel, config.Train.Ema.Decay, config.Train.Ema.Warmup);
             var start = 0;
