@@ -166,6 +166,10 @@ public sealed class RunTests
                 text = text.Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: soe, experts: 2, base: smallcnn, normalize: none}");
             if (RobustCli.Core.Training.Methods.Registry.Get(method).Models?.Contains("cifs-resnet18") == true)
                 text = text.Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: cifs-resnet18, width: 8, normalize: none}");
+            // GAT trains a multi-task model; rotation keeps the tiny data's bands (as columns), where jigsaw would scatter them.
+            if (RobustCli.Core.Training.Methods.Registry.Get(method).Models?.Contains("multitask-resnet18") == true)
+                text = text.Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: multitask-resnet18, width: 8, normalize: none}")
+                    .Replace("  noilin: {tau: 1}", "  noilin: {tau: 1}\n  gat: {tasks: [rotation]}");
             var cfg = ConfigLoader.LoadText(text, "tiny.yaml", ["eval.final=[]", "train.fat.tau_milestones=[0]"]).Config;
             var r = TrainingJob.Run(cfg, Options(TestPaths.TempDir()));
             Assert.True(r.ExitCode == 0, $"{method}: {r.Summary.Error}");

@@ -216,8 +216,8 @@ def build(t):
 
 # ----- losses (utils/multitask_losses.py, utils/train_utils.py) -----
 
-def onehot(labels, classes):
-    return F.one_hot(labels.long(), classes).double()
+def onehot(labels, classes, dtype=torch.float64):
+    return F.one_hot(labels.long(), classes).to(dtype)
 
 
 def soft_cross_entropy_loss(output, target):
@@ -246,6 +246,69 @@ def curvature(net, images, labels, first, second):
     cos = nn.CosineSimilarity()(t1, t2)
     r = (1 - cos ** 2) * (t1 - t2).norm(dim=1) ** 2 / (t1 + t2).norm(dim=1) ** 2
     return r.mean()
+
+
+def train_step(net, opt, x, labels, tasks, steps, eps, alpha, trades, weights, c, mgda, random_start=False):
+    """One iteration of train_epoch on a transformed batch x with one-hot labels: MTPGD, the losses, the
+    weighting's backward, the optimizer's step. Returns the terms, the weights and the adversarial batch."""
+    net.train()
+    opt.zero_grad()
+    # MTPGD (torchattacks puts the model in eval mode for the attack).
+    net.eval()
+    images = x.clone().detach()
+    clean_out = net(images)
+    adv = images.clone().detach()
+    if random_start:
+        adv = torch.clamp(adv + torch.empty_like(adv).uniform_(-eps, eps), min=0, max=1).detach()
+    for _ in range(steps):
+        adv.requires_grad_()
+        with torch.enable_grad():
+            o = net(adv)
+            if trades:
+                cost = trades_loss(o[KEYS["main"]], clean_out[KEYS["main"]].detach())
+            else:
+                cost = bce(o[KEYS["main"]], labels["main"])
+            grad = torch.autograd.grad(cost, adv)[0]
+        adv = adv.detach() + alpha * grad.sign()
+        delta = torch.clamp(adv - images, min=-eps, max=eps)
+        adv = torch.clamp(images + delta, min=0, max=1).detach()
+    net.train()
+    adv_outputs = net(adv)
+    raw = net(images)
+    terms = []
+    for n in ["main"] + [m for m in tasks if m == "macro"]:
+        cl, a = raw[KEYS[n]], adv_outputs[KEYS[n]]
+        clean_loss = bce(cl, labels[n])
+        if trades:
+            terms.append((n, clean_loss + 6.0 * (1.0 / len(images)) * trades_loss(a, cl)))
+        else:
+            terms.append((n, 0.5 * clean_loss + 0.5 * bce(a, labels[n])))
+    for n in [m for m in tasks if m != "macro"]:
+        terms.append((n, weights[n] * soft_cross_entropy_loss(raw[KEYS[n]], labels[n])))
+    if c > 0:
+        terms.append(("curvature", c * torch.abs(curvature(net, images, labels, "main", tasks[0]))))
+    losses = [l for _, l in terms]
+    if not mgda:
+        sum(losses).backward()
+        w = torch.ones(len(losses), dtype=torch.float64)
+    else:
+        shared = list(net.encoder.parameters())
+        grads = []
+        for i, l in enumerate(losses):
+            l.backward(retain_graph=i + 1 < len(losses))
+            grads.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in shared]))
+            for p in shared:
+                if p.grad is not None:
+                    p.grad.zero_()
+        G = torch.stack(grads)
+        w = find_min_norm_element(G)
+        new = torch.einsum("i,i...->...", w, G)
+        k = 0
+        for p in shared:
+            p.grad = new[k:k + p.numel()].view_as(p).clone()
+            k += p.numel()
+    opt.step()
+    return terms, w, adv
 
 
 def main():
@@ -279,70 +342,14 @@ def main():
     labels = {"main": onehot(y, classes["main"])}
     for n in tasks:
         labels[n] = onehot(t["lab." + n], classes[n])
-    steps, eps, alpha = int(t["steps"].item()), float(t["eps"].item()), float(t["alpha"].item())
-    trades = int(t["algorithm"].item()) == 1
     opt = torch.optim.SGD(net.parameters(), float(t["lr"].item()), momentum=float(t["momentum"].item()),
                           weight_decay=float(t["wd"].item()))
-    net.train()
-    opt.zero_grad()
-    # MTPGD (torchattacks puts the model in eval mode for the attack).
-    net.eval()
-    images = x.clone().detach()
-    clean_out = net(images)
-    adv = images.clone().detach()
     if "random_start" in t:
         torch.manual_seed(0)
-        adv = torch.clamp(adv + torch.empty_like(adv).uniform_(-eps, eps), min=0, max=1).detach()
-    for _ in range(steps):
-        adv.requires_grad_()
-        with torch.enable_grad():
-            o = net(adv)
-            if trades:
-                cost = trades_loss(o[KEYS["main"]], clean_out[KEYS["main"]].detach())
-            else:
-                cost = bce(o[KEYS["main"]], labels["main"])
-            grad = torch.autograd.grad(cost, adv)[0]
-        adv = adv.detach() + alpha * grad.sign()
-        delta = torch.clamp(adv - images, min=-eps, max=eps)
-        adv = torch.clamp(images + delta, min=0, max=1).detach()
-    net.train()
-    adv_outputs = net(adv)
-    raw = net(images)
-    terms = []
-    for n in ["main"] + [m for m in tasks if m == "macro"]:
-        c, a = raw[KEYS[n]], adv_outputs[KEYS[n]]
-        clean_loss = bce(c, labels[n])
-        if trades:
-            terms.append((n, clean_loss + 6.0 * (1.0 / len(images)) * trades_loss(a, c)))
-        else:
-            terms.append((n, 0.5 * clean_loss + 0.5 * bce(a, labels[n])))
-    weights = {"jigsaw": float(t["jig_w"].item()), "rotation": float(t["rot_w"].item())}
-    for n in [m for m in tasks if m != "macro"]:
-        terms.append((n, weights[n] * soft_cross_entropy_loss(raw[KEYS[n]], labels[n])))
-    c = float(t["curvature"].item())
-    if c > 0:
-        terms.append(("curvature", c * torch.abs(curvature(net, images, labels, "main", tasks[0]))))
-    losses = [l for _, l in terms]
-    if int(t["weighting"].item()) == 0:
-        sum(losses).backward()
-        w = torch.ones(len(losses), dtype=torch.float64)
-    else:
-        shared = list(net.encoder.parameters())
-        grads = []
-        for i, l in enumerate(losses):
-            l.backward(retain_graph=i + 1 < len(losses))
-            grads.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in shared]))
-            for p in shared:
-                if p.grad is not None:
-                    p.grad.zero_()
-        G = torch.stack(grads)
-        w = find_min_norm_element(G)
-        new = torch.einsum("i,i...->...", w, G)
-        k = 0
-        for p in shared:
-            p.grad = new[k:k + p.numel()].view_as(p).clone()
-            k += p.numel()
-    opt.step()
+    terms, w, adv = train_step(net, opt, x, labels, tasks, int(t["steps"].item()), float(t["eps"].item()),
+                               float(t["alpha"].item()), int(t["algorithm"].item()) == 1,
+                               {"jigsaw": float(t["jig_w"].item()), "rotation": float(t["rot_w"].item())},
+                               float(t["curvature"].item()), int(t["weighting"].item()) == 1, "random_start" in t)
     res = {"sd." + k: v for k, v in net.state_dict().items()}
     for n, l in terms:
         res["loss." + n] = l.detach().view(1)

@@ -1,0 +1,41 @@
+using System.CommandLine;
+using System.Globalization;
+using RobustCli.Tests.Shared;
+
+namespace RobustCli.Tests;
+
+/// <summary>A GAT run from the command line: trained, then evaluated from its folder with its heads rebuilt.</summary>
+public sealed class GatCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = Cli.Run(args, new InvocationConfiguration { Output = o, Error = e });
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void EvalRebuildsTheMultiTaskModelOfAGatRunAndScoresItsMainTask()
+    {
+        var data = TinyData.FashionMnistLike(128, 32);
+        var dir = TestPaths.TempDir();
+        var config = Path.Combine(dir, "gat.yaml");
+        File.WriteAllText(config, TinyData.Config(data, "gat", 2)
+            .Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: multitask-resnet18, width: 4, normalize: none}")
+            .Replace("  noilin: {tau: 1}", "  noilin: {tau: 1}\n  gat: {tasks: [rotation, jigsaw, macro], weighting: ew}")
+            .Replace("final: [pgd3, cw3]", "final: [pgd3]").Replace("name: tiny", "name: tiny-gat"));
+        var runs = TestPaths.TempDir();
+        var (code, _, err) = Run("train", "--config", config, "--runs-dir", runs, "--no-progress");
+        Assert.True(code == 0, err);
+        var run = Directory.GetDirectories(Path.Combine(runs, "tiny-gat")).Single();
+        var csv = Path.Combine(dir, "eval.csv");
+        var (rc, output, error) = Run("eval", "--checkpoint", run, "--attack", "pgd3", "--out", csv);
+        Assert.True(rc == 0, error + output);
+        double Acc(string file, string name) =>
+            double.Parse(File.ReadAllLines(file).First(l => l.StartsWith(name + ",", StringComparison.Ordinal)).Split(',')[1], CultureInfo.InvariantCulture);
+        // The same main head on the same test images: the clean accuracy the run reported.
+        Assert.Equal(Acc(Path.Combine(run, "final_eval.csv"), "clean"), Acc(csv, "clean"), 6);
+        Assert.True(Acc(csv, "pgd3") <= Acc(csv, "clean"));
+    }
+}
