@@ -261,4 +261,39 @@ public sealed class GatTests
         foreach (var (k, v) in net.StateDict())
             TensorAssert.Close(expected["sd." + k].To(v.DType), v, 1e-8, 1e-10, k);
     }
+
+    [Fact]
+    public void MultiTaskWeightsMoveBothWaysWithPyTorch()
+    {
+        using var scope = DisposeScope.Open();
+        var dir = TestPaths.TempDir();
+        var pt = Path.Combine(dir, "gat.pt");
+        TestPaths.RunPython("gat_reference.py", "init", pt, "4", "1");
+        MultiTaskNetwork net;
+        using (var sd = Weights.Load(pt))
+        {
+            // The heads are read from the keys, as robust eval does for a weights file without its run's config.
+            var heads = MultiTaskNetwork.HeadsIn(sd);
+            Assert.Equal(["macro:class_object#macro:3", "jigsaw:jigsaw:10", "rotation:rotation:4"], heads.Select(h => $"{h.Name}:{h.Key}:{h.Classes}"));
+            net = new MultiTaskNetwork(new ResNetEncoder([2, 2, 2, 2], false, 1, 4), 10, 1, null, heads);
+            net.LoadStateDict(sd);
+        }
+        using var _ = net;
+        net.Eval();
+        using var io = SafeTensors.Load(pt + ".io.safetensors").Tensors;
+        using (torch.NoGrad())
+        {
+            var all = net.ForwardAll(io["x"]);
+            foreach (var (name, key) in new[] { ("logits", "main"), ("macro", "macro"), ("jigsaw", "jigsaw"), ("rotation", "rotation") })
+                TensorAssert.Close(io[key], all[name], 1e-5, 1e-6, "forward of PyTorch's weights: " + name);
+        }
+        using (torch.NoGrad()) net.StateDict()["encoder.layer2.0.conv1.weight"].Mul_(0.5);
+        var ours = Path.Combine(dir, "ours.pt");
+        Weights.Save(ours, net);
+        var check = Path.Combine(dir, "check.safetensors");
+        SafeTensors.Save(check, new Dictionary<string, Tensor> { ["x"] = io["x"] });
+        TestPaths.RunPython("gat_reference.py", "check", ours, check, "4", "1");
+        using var back = SafeTensors.Load(check).Tensors;
+        using (torch.NoGrad()) TensorAssert.Close(back["out_py"], net.Forward(io["x"]), 1e-5, 1e-6, "PyTorch's forward of our weights");
+    }
 }

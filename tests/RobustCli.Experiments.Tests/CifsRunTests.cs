@@ -15,9 +15,6 @@ public sealed class CifsRunTests
         TinyData.Config(data, "cifs", epochs).Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: cifs-resnet18, width: 8, normalize: none}")
             .Replace("final: [pgd3, cw3]", "final: [cifs-pgd3, pgd3]");
 
-    private static List<string[]> Metrics(string path) =>
-        File.ReadAllLines(path).Skip(1).Select(l => l.Split(',')).Select(c => c.Take(9).Concat(c.Skip(11)).ToArray()).ToList();
-
     [Fact]
     public void ACifsRunWritesItsLossesEvaluatesTheJointAttackAndResumesExactly()
     {
@@ -30,14 +27,7 @@ public sealed class CifsRunTests
         Assert.True(straight.Summary.Final.ContainsKey("cifs-pgd3") && straight.Summary.Final.ContainsKey("pgd3"), string.Join(", ", straight.Summary.Final.Keys));
         Assert.True(straight.Summary.Final["cifs-pgd3"] <= straight.Summary.Final["clean"]);
 
-        using var cts = new CancellationTokenSource();
-        var runs = TestPaths.TempDir();
-        var stopped = TrainingJob.Run(cfg, Options(runs, cts.Token, _ => new RunTests.CancelAfter(1, cts)));
-        Assert.Equal("interrupted", stopped.Summary.Status);
-        var resumed = TrainingJob.Run(cfg, Options(runs), stopped.Folder.Path);
-        Assert.Equal(0, resumed.ExitCode);
-        Assert.Equal(Metrics(straight.Folder.MetricsFile), Metrics(resumed.Folder.MetricsFile));
-        Assert.Equal(straight.Summary.Final, resumed.Summary.Final);
+        ResumeCheck.MatchesStraightRun(cfg, straight);
     }
 
     [Fact]

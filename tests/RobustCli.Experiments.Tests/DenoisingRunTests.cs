@@ -33,9 +33,6 @@ public sealed class DenoisingRunTests
             """;
     }
 
-    private static List<string[]> Metrics(string path) =>
-        File.ReadAllLines(path).Skip(1).Select(l => l.Split(',')).Select(c => c.Take(9).Concat(c.Skip(11)).ToArray()).ToList();
-
     [Fact]
     public void HatOnPictureFoldersLearnsEvaluatesAndResumesAsAnUninterruptedRun()
     {
@@ -66,14 +63,7 @@ public sealed class DenoisingRunTests
         Assert.StartsWith("pic00.png,noise-free,0,", samples[1]);
 
         // Killed after the first epoch and resumed: the same rows (patches and noise are drawn per seed, epoch and sample).
-        using var cts = new CancellationTokenSource();
-        var runs = TestPaths.TempDir();
-        var stopped = TrainingJob.Run(cfg, Options(runs, cts.Token, _ => new RunTests.CancelAfter(1, cts)));
-        Assert.Equal("interrupted", stopped.Summary.Status);
-        var resumed = TrainingJob.Run(cfg, Options(runs), stopped.Folder.Path);
-        Assert.Equal(0, resumed.ExitCode);
-        Assert.Equal(Metrics(straight.Folder.MetricsFile), Metrics(resumed.Folder.MetricsFile));
-        Assert.Equal(straight.Summary.Final, resumed.Summary.Final);
+        ResumeCheck.MatchesStraightRun(cfg, straight);
     }
 
     [Theory]

@@ -17,9 +17,6 @@ public sealed class GatRunTests
             .Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: multitask-resnet18, width: 4, normalize: none}")
             .Replace("  noilin: {tau: 1}", $"  noilin: {{tau: 1}}\n  gat: {gat}");
 
-    private static List<string[]> Metrics(string path) =>
-        File.ReadAllLines(path).Skip(1).Select(l => l.Split(',')).Select(c => c.Take(9).Concat(c.Skip(11)).ToArray()).ToList();
-
     [Fact]
     public void AGatRunWritesTaskLossesAndWeightsKeepsItsHeadsAndResumesExactly()
     {
@@ -49,14 +46,7 @@ public sealed class GatRunTests
         var model = (MultiTaskNetwork)ComponentFactory.Model(cfg.Model, Core.Data.DatasetCatalog.Get("fashion-mnist"), 1, cfg);
         Assert.Equal(["logits", "macro", "rotation"], model.OutputNames);
 
-        using var cts = new CancellationTokenSource();
-        var runs = TestPaths.TempDir();
-        var stopped = TrainingJob.Run(cfg, Options(runs, cts.Token, _ => new RunTests.CancelAfter(1, cts)));
-        Assert.Equal("interrupted", stopped.Summary.Status);
-        var resumed = TrainingJob.Run(cfg, Options(runs), stopped.Folder.Path);
-        Assert.Equal(0, resumed.ExitCode);
-        Assert.Equal(Metrics(straight.Folder.MetricsFile), Metrics(resumed.Folder.MetricsFile));
-        Assert.Equal(straight.Summary.Final, resumed.Summary.Final);
+        ResumeCheck.MatchesStraightRun(cfg, straight);
     }
 
     [Fact]

@@ -17,9 +17,6 @@ public sealed class SoeRunTests
     public static string Config(string data, int epochs = 2) =>
         TinyData.Config(data, "soe", epochs).Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: soe, experts: 2, base: smallcnn, normalize: none}");
 
-    private static List<string[]> Metrics(string path) =>
-        File.ReadAllLines(path).Skip(1).Select(l => l.Split(',')).Select(c => c.Take(9).Concat(c.Skip(11)).ToArray()).ToList();
-
     [Fact]
     public void AnSoeRunWritesPerExpertColumnsAndResumesAsAnUninterruptedOne()
     {
@@ -57,14 +54,7 @@ public sealed class SoeRunTests
             soe.LoadStateDict(sd);
         }
 
-        using var cts = new CancellationTokenSource();
-        var runs = TestPaths.TempDir();
-        var stopped = TrainingJob.Run(cfg, Options(runs, cts.Token, _ => new RunTests.CancelAfter(1, cts)));
-        Assert.Equal("interrupted", stopped.Summary.Status);
-        var resumed = TrainingJob.Run(cfg, Options(runs), stopped.Folder.Path);
-        Assert.Equal(0, resumed.ExitCode);
-        Assert.Equal(Metrics(straight.Folder.MetricsFile), Metrics(resumed.Folder.MetricsFile));
-        Assert.Equal(straight.Summary.Final, resumed.Summary.Final);
+        ResumeCheck.MatchesStraightRun(cfg, straight);
     }
 
     [Theory]

@@ -22,7 +22,7 @@ public sealed class GatCliTests
         var dir = TestPaths.TempDir();
         var config = Path.Combine(dir, "gat.yaml");
         File.WriteAllText(config, TinyData.Config(data, "gat", 2)
-            .Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: multitask-resnet18, width: 4, normalize: none}")
+            .Replace("model: {arch: smallcnn, normalize: none}", "model: {arch: multitask-resnet18, normalize: none}")
             .Replace("  noilin: {tau: 1}", "  noilin: {tau: 1}\n  gat: {tasks: [rotation, jigsaw, macro], weighting: ew}")
             .Replace("final: [pgd3, cw3]", "final: [pgd3]").Replace("name: tiny", "name: tiny-gat"));
         var runs = TestPaths.TempDir();
@@ -37,5 +37,14 @@ public sealed class GatCliTests
         // The same main head on the same test images: the clean accuracy the run reported.
         Assert.Equal(Acc(Path.Combine(run, "final_eval.csv"), "clean"), Acc(csv, "clean"), 6);
         Assert.True(Acc(csv, "pgd3") <= Acc(csv, "clean"));
+
+        // The weights file alone, without its run's config (the default width, as an official ResNet-18 has): the heads are read from its keys.
+        var bare = Path.Combine(dir, "gat-last.pt");
+        File.Copy(Path.Combine(run, "checkpoints", "last.pt"), bare);
+        var csv2 = Path.Combine(dir, "bare.csv");
+        (rc, output, error) = Run("eval", "--checkpoint", bare, "--arch", "multitask-resnet18", "--dataset", "fashion-mnist",
+            "--data-path", data, "--n", "48", "--eps", "0.1", "--attack", "pgd3", "--out", csv2);
+        Assert.True(rc == 0, error + output);
+        Assert.Equal(Acc(csv, "clean"), Acc(csv2, "clean"), 6);
     }
 }

@@ -8,6 +8,10 @@ encoder's widths [W, 2W, 4W, 8W] and C input channels, in float64. Run by the C#
                       with the given orders), both (jigsaw, then rotation, as init_batch_labels).
   mgda IN OUT         IN: grads [T, P]. OUT: sol (_find_min_norm_element; the last iterate if it runs out).
   curvature IN OUT    IN: sd.*, x, y, l2, width, task2. OUT: r, grad.<param> (R's gradient: a double backward).
+  init PT W C          Saves an official MTResnet's state dict (torch.save; heads main, macro, jigsaw, rotation) and
+                      PT.io.safetensors with x and the eval-mode outputs.
+  check PT IO W C     Loads our PT strictly into the official MTResnet (heads read from the keys) and adds out_py
+                      (the main task's eval-mode logits on IO's x) to IO.
   step IN OUT         IN: sd.*, x (transformed), y, lab.<task>, width, tasks, weighting, curvature, steps, eps,
                       alpha, lr, momentum, wd, algorithm, rot_w, jig_w[, random_start]. One train_epoch iteration:
                       MTPGD on the main BCE or TRADES' KL (eval mode; a uniform start with random_start), adversarial then clean forward in train mode, batch_losses,
@@ -207,9 +211,7 @@ class MTResnet(nn.Module):
 def build(t):
     sd = {k[3:]: v for k, v in t.items() if k.startswith("sd.")}
     width = int(t["width"].item())
-    heads = [(name, sd["task_to_decoder.%s.fc.bias" % key].shape[0]) for name, key in KEYS.items()
-             if "task_to_decoder.%s.fc.bias" % key in sd]
-    net = MTResnet(width, t["x"].shape[1], heads).double()
+    net = MTResnet(width, t["x"].shape[1], heads_of(sd)).double()
     net.load_state_dict(sd, strict=True)
     return net
 
@@ -311,8 +313,40 @@ def train_step(net, opt, x, labels, tasks, steps, eps, alpha, trades, weights, c
     return terms, w, adv
 
 
+def heads_of(sd):
+    return [(name, sd["task_to_decoder.%s.fc.bias" % key].shape[0]) for name, key in KEYS.items()
+            if "task_to_decoder.%s.fc.bias" % key in sd]
+
+
 def main():
-    cmd, src, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    cmd = sys.argv[1]
+    if cmd == "init":
+        out, width, channels = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        torch.manual_seed(7)
+        net = MTResnet(width, channels, [("main", 10), ("macro", 3), ("jigsaw", 10), ("rotation", 4)])
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+        net.eval()
+        torch.save(net.state_dict(), out)
+        x = torch.rand(3, channels, 28, 28)
+        with torch.no_grad():
+            o = net(x)
+        st.save({"x": x, **{n: o[k] for n, k in KEYS.items()}}, out + ".io.safetensors")
+        return
+    if cmd == "check":
+        path, io, width, channels = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        sd = torch.load(path)
+        net = MTResnet(width, channels, heads_of(sd))
+        net.load_state_dict(sd, strict=True)
+        net.eval()
+        t = st.load(io)[0]
+        with torch.no_grad():
+            t["out_py"] = net(t["x"])[KEYS["main"]]
+        st.save(t, io)
+        return
+    src, out = sys.argv[2], sys.argv[3]
     t = st.load(src)[0]
     if cmd == "transforms":
         x, rot, jig, perms = t["x"], t["rot"], t["jig"], t["perms"].numpy()

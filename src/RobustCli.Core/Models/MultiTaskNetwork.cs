@@ -211,6 +211,22 @@ public sealed class MultiTaskNetwork : Classifier, IMultiOutput
             if (m is Conv2d c) Init.KaimingNormalFanOut_(c.Weight);
     }
 
+    /// <summary>
+    /// The auxiliary heads a state dict holds (task_to_decoder.&lt;key&gt;.fc.weight besides the main task's), so a
+    /// weights file without its run's config — the official code's included — loads whole.
+    /// </summary>
+    public static IReadOnlyList<TaskHead> HeadsIn(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
+        const string prefix = "task_to_decoder.", suffix = ".fc.weight";
+        return stateDict.Keys
+            .Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && k.EndsWith(suffix, StringComparison.Ordinal))
+            .Select(k => k[prefix.Length..^suffix.Length])
+            .Where(key => key != MainKey)
+            .Select(key => new TaskHead(key.StartsWith("class_object#", StringComparison.Ordinal) ? key["class_object#".Length..] : key, key,
+                (int)stateDict[prefix + key + suffix].Size(0)))
+            .ToList();
+    }
+
     /// <summary>The shared encoder: the parameters whose gradient GAT's task weighting combines.</summary>
     public Module Encoder => encoder;
 

@@ -148,8 +148,10 @@ public static class EvaluationJob
         OptionValues modelOptions;
         try { modelOptions = modelConfig.Options is { } o && config?.Model.Arch == arch && o.Declaration == ModelFactory.Get(arch).Options ? o : ModelFactory.Get(arch).Options.Defaults; }
         catch (FormatException e) { throw new ConfigException($"--arch {arch}: {e.Message}"); }
-        // A run's model is rebuilt with the heads its method gave it (GAT's auxiliary tasks), so its weights load whole.
-        var heads = config != null && config.Model.Arch == arch ? ComponentFactory.Heads(config, spec) : [];
+        // A run's model is rebuilt with the heads its method gave it (GAT's auxiliary tasks), a bare multi-task
+        // weights file with the heads it holds, so the weights load whole.
+        var heads = config != null && config.Model.Arch == arch ? ComponentFactory.Heads(config, spec)
+            : arch.StartsWith("multitask-", StringComparison.Ordinal) ? MultiTaskNetwork.HeadsIn(sd) : [];
         var model = ModelFactory.Create(arch, modelOptions, spec.NumClasses, spec.Channels, normalization, heads) as Classifier
             ?? throw new ConfigException($"--arch {arch}: not a classifier; robust eval measures classifiers (a denoiser's robust PSNR is in its run's final_eval.csv)");
         try { ForeignWeights.Load(model, sd); }
