@@ -296,4 +296,36 @@ public sealed class GatTests
         using var back = SafeTensors.Load(check).Tensors;
         using (torch.NoGrad()) TensorAssert.Close(back["out_py"], net.Forward(io["x"]), 1e-5, 1e-6, "PyTorch's forward of our weights");
     }
+
+    [Fact]
+    public void TheEncodersHaveTheOfficialShapesKeysAndSizes()
+    {
+        using var scope = DisposeScope.Open();
+        long Count(Torch.nn.Module m, string prefix) => m.NamedParameters().Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal)).Sum(p => p.Parameter.NumEl);
+        // ResNet-50's trunk is torchvision's (23,508,032 parameters without fc) with a 3x3 instead of a 7x7 stem.
+        using (var r50 = (MultiTaskNetwork)ModelFactory.Create("multitask-resnet50", ModelFactory.Get("multitask-resnet50").Options.Defaults, 10, 3, null))
+        {
+            Assert.Equal(23_508_032 - 64 * 3 * 49 + 64 * 3 * 9, Count(r50, "encoder."));
+            var keys = r50.StateDict().Keys.ToList();
+            Assert.Contains("encoder.layer1.0.downsample.0.weight", keys);
+            Assert.Contains("encoder.layer4.2.conv3.weight", keys);
+            Assert.Equal(new long[] { 10, 2048 }, r50.StateDict()["task_to_decoder.class_object#multilabel.fc.weight"].Shape);
+        }
+        // WRN-28-10's trunk: 36,479,194 parameters less its fc (640 x 10 + 10).
+        using (var wrn = (MultiTaskNetwork)ModelFactory.Create("multitask-wrn", ModelFactory.Get("multitask-wrn").Options.Defaults, 10, 3, null))
+        {
+            Assert.Equal(36_479_194 - 6_410, Count(wrn, "encoder."));
+            Assert.Contains("encoder.block1.layer.0.convShortcut.weight", wrn.StateDict().Keys);
+        }
+        // The official stem pads by 3: 32x32 inputs give 36x36 maps, 5x5 after three stride-2 stages (4x4 with padding 1).
+        var x = torch.Rand([2, 3, 32, 32]);
+        foreach (var (padding, side) in new[] { (3, 5L), (1, 4L) })
+        {
+            using var net = new MultiTaskNetwork(new ResNetEncoder([2, 2, 2, 2], false, 3, 4, padding), 10, 3, null, []);
+            using var maps = net.Encoder.Forward(x);
+            Assert.Equal(new long[] { 2, 32, side, side }, maps.Shape);
+            Assert.Equal(new long[] { 2, 10 }, net.Forward(x).Shape);
+        }
+    }
 }
+
