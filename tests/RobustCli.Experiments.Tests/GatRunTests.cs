@@ -27,13 +27,14 @@ public sealed class GatRunTests
         var rows = File.ReadAllLines(straight.Folder.MetricsFile);
         var header = rows[0].Split(',');
         string[] terms = ["main", "macro", "jigsaw", "rotation", "curvature"];
-        Assert.Equal([.. terms.Select(t => $"gat_{t}_loss"), .. terms.Select(t => $"gat_w_{t}")], header.Skip(11));
+        Assert.Equal([.. terms.Select(t => $"gat_{t}_loss"), .. terms.Select(t => $"gat_w_{t}"), "gat_mgda_unconverged"], header.Skip(11));
         var last = rows[^1].Split(',');
         double Col(string c) => double.TryParse(last[Array.IndexOf(header, c)], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
         // The tasks trained have losses and MGDA weights on the simplex; jigsaw, not trained, has neither.
         foreach (var t in new[] { "main", "macro", "rotation", "curvature" }) Assert.True(Col($"gat_{t}_loss") > 0, $"{t} loss");
         Assert.Equal(1.0, new[] { "main", "macro", "rotation", "curvature" }.Sum(t => Col($"gat_w_{t}")), 6);
         Assert.True(double.IsNaN(Col("gat_jigsaw_loss")) && double.IsNaN(Col("gat_w_jigsaw")));
+        Assert.Equal(0, Col("gat_mgda_unconverged"));
 
         // The checkpoint holds the heads under the official names, and the run's config rebuilds them.
         using (var sd = Checkpoint.EvaluatedWeights(straight.Folder.LastCheckpoint, out _))

@@ -79,7 +79,7 @@ public sealed class GatTraining : ITrainingMethod, IOwnsOptimizationStep
     {
         Models = [MultiTaskNetwork.ResNet18.Name, MultiTaskNetwork.ResNet50.Name, MultiTaskNetwork.Wrn.Name],
         Heads = (o, dataset) => HeadsFor(Settings(o), dataset),
-        Columns = [.. Terms.Select(t => $"gat_{t}_loss"), .. Terms.Select(t => $"gat_w_{t}")],
+        Columns = [.. Terms.Select(t => $"gat_{t}_loss"), .. Terms.Select(t => $"gat_w_{t}"), "gat_mgda_unconverged"],
     };
 
     public static GatSettings Settings(OptionValues o) => new()
@@ -127,8 +127,9 @@ public sealed class GatTraining : ITrainingMethod, IOwnsOptimizationStep
     public string Name => "gat";
     /// <summary>The run's fixed jigsaw permutations (drawn once from the seed).</summary>
     public int[][] Permutations => permutations;
-    /// <summary>MGDA solves that ran out of Frank-Wolfe iterations (their last iterate was used).</summary>
+    /// <summary>MGDA solves that ran out of Frank-Wolfe iterations (their last iterate was used), over the run.</summary>
     public long UnconvergedSolves { get; private set; }
+    private long unconvergedThisEpoch, lastUnconverged;
 
     /// <summary>The batch's transformations and labels: jigsaw, then rotation, drawn from (seed, epoch, batch).</summary>
     public GatBatch Prepare(StepContext ctx, Tensor x, Tensor y)
@@ -177,7 +178,11 @@ public sealed class GatTraining : ITrainingMethod, IOwnsOptimizationStep
         model.Train();
         var losses = Losses(model, batch, adv, y, settings);
         var weights = Backward(model, losses.Terms, settings.Weighting, step, out var converged);
-        if (!converged) UnconvergedSolves++;
+        if (!converged)
+        {
+            UnconvergedSolves++;
+            unconvergedThisEpoch++;
+        }
         step.Apply();
         double total = 0;
         for (var i = 0; i < losses.Terms.Count; i++)
@@ -354,11 +359,15 @@ public sealed class GatTraining : ITrainingMethod, IOwnsOptimizationStep
         Array.Clear(lossSums);
         Array.Clear(weightSums);
         Array.Clear(counts);
+        lastUnconverged = unconvergedThisEpoch;
+        unconvergedThisEpoch = 0;
     }
 
     public IReadOnlyList<(string Column, double Value)> Metrics =>
     [
         .. Terms.Select((t, i) => ($"gat_{t}_loss", lastLoss[i])),
         .. Terms.Select((t, i) => ($"gat_w_{t}", lastWeight[i])),
+        // Batches of the epoch whose MGDA solve ran out of iterations (the official code would have failed there).
+        ("gat_mgda_unconverged", settings.Weighting == "mgda" ? lastUnconverged : double.NaN),
     ];
 }
