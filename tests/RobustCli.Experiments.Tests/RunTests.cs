@@ -53,6 +53,10 @@ public sealed class RunTests
         using var model = new SmallCnn();
         using (var sd = Weights.Load(f.LastCheckpoint)) model.LoadStateDict(sd);
         Assert.Empty(Directory.GetFiles(f.Path, "*.tmp-*", SearchOption.AllDirectories));
+        // The curves of the last epoch: accuracy, loss and NoiLIn's noise rate, each as PNG and SVG.
+        Assert.Equal(["accuracy.png", "accuracy.svg", "loss.png", "loss.svg", "method-noise-rate.png", "method-noise-rate.svg"],
+            Directory.GetFiles(f.PlotsDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(TrainingCurvesTests.PngSignature, File.ReadAllBytes(Path.Combine(f.PlotsDir, "accuracy.png"))[..8]);
     }
 
     private static List<string[]> Metrics(string path) => ResumeCheck.Metrics(path);

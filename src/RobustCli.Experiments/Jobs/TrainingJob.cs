@@ -10,6 +10,7 @@ using RobustCli.Experiments.Config;
 using RobustCli.Experiments.Runs;
 using RobustCli.Torch;
 using RobustCli.Torch.optim;
+using RobustCli.Experiments.Plots;
 using Serilog;
 using Serilog.Core;
 
@@ -315,6 +316,19 @@ public static class TrainingJob
         public void OnBatch(int epoch, int batch, int batches, double loss, double imagesPerSecond) =>
             progress.Batch(epoch, batch, batches, loss, imagesPerSecond);
 
+        /// <summary>The curves are a view of metrics.csv, redrawn whole; one that cannot be drawn costs a warning, never the run.</summary>
+        private void DrawCurves()
+        {
+            try
+            {
+                Figure.SaveAll(TrainingCurves.Build(MetricsTable.Load(folder.MetricsFile), $"{config.Name} ({config.Train.Method})"), folder.PlotsDir);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                log.Warning("could not draw the curves into {Plots}: {Error}", folder.PlotsDir, e.Message);
+            }
+        }
+
         public void OnEpochEnd(int epoch, EpochMetrics m)
         {
             // Row first, then checkpoints: a kill in between leaves a row that resume drops.
@@ -342,6 +356,7 @@ public static class TrainingJob
             // The method's and an expert ensemble's columns too (noise_rate, val_expert0_adv_acc, ...).
             foreach (var (c, v) in m.Extra) summary.Last[c] = Num(v);
             summary.Save(folder.SummaryFile);
+            DrawCurves();
             progress.EpochEnd(m, config.Train.Epochs);
             log.Information("epoch {Epoch}/{Epochs} lr {Lr:G4} loss {Loss:F4} train clean {TrainClean} adv {TrainAdv} | val clean {ValClean} robust {ValRobust}{Test} | {Seconds:F0}s {Speed:F1} img/s{Extra}{Ema}",
                 m.Epoch, config.Train.Epochs, m.LearningRate, m.TrainLoss, Pct(m.TrainCleanAccuracy), Pct(m.TrainAdversarialAccuracy),

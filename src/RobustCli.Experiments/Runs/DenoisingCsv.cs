@@ -1,6 +1,5 @@
 using System.Globalization;
 using CsvHelper;
-using CsvHelper.Configuration;
 using RobustCli.Core.Evaluation;
 using RobustCli.Torch.Serialization;
 
@@ -13,16 +12,16 @@ namespace RobustCli.Experiments.Runs;
 /// </summary>
 public static class DenoisingCsv
 {
-    private static readonly CsvConfiguration Config = new(CultureInfo.InvariantCulture) { NewLine = "\n" };
+    private static readonly CsvWriterOptions Config = new() { NewLine = "\n" };
 
     public static void Write(string path, string samplesPath, DenoisingResult result)
     {
         AtomicFile.Write(path, s =>
         {
             using var w = new StreamWriter(s, leaveOpen: true);
-            using var csv = new CsvWriter(w, Config);
+            using var csv = CsvWriter.Create(w, Config);
             foreach (var h in new[] { "condition", "sigma", "observation_sigma", "psnr", "ssim", "seconds", "n" }) csv.WriteField(h);
-            csv.NextRecord();
+            csv.EndRecord();
             foreach (var r in result.Rows)
             {
                 csv.WriteField(r.Key == "noise-free" ? "noise-free" : r.Condition);
@@ -32,15 +31,15 @@ public static class DenoisingCsv
                 csv.WriteField(r.MeanSsim.ToString("F5", CultureInfo.InvariantCulture));
                 csv.WriteField(r.Seconds.ToString("F2", CultureInfo.InvariantCulture));
                 csv.WriteField(r.Psnr.Length.ToString(CultureInfo.InvariantCulture));
-                csv.NextRecord();
+                csv.EndRecord();
             }
         });
         AtomicFile.Write(samplesPath, s =>
         {
             using var w = new StreamWriter(s, leaveOpen: true);
-            using var csv = new CsvWriter(w, Config);
+            using var csv = CsvWriter.Create(w, Config);
             foreach (var h in new[] { "image", "condition", "sigma", "psnr", "ssim" }) csv.WriteField(h);
-            csv.NextRecord();
+            csv.EndRecord();
             foreach (var r in result.Rows)
                 for (var i = 0; i < r.Psnr.Length; i++)
                 {
@@ -49,7 +48,7 @@ public static class DenoisingCsv
                     csv.WriteField(F(r.Sigma));
                     csv.WriteField(r.Psnr[i].ToString("F4", CultureInfo.InvariantCulture));
                     csv.WriteField(r.Ssim[i].ToString("F5", CultureInfo.InvariantCulture));
-                    csv.NextRecord();
+                    csv.EndRecord();
                 }
         });
     }

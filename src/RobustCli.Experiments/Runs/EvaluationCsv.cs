@@ -1,6 +1,5 @@
 using System.Globalization;
 using CsvHelper;
-using CsvHelper.Configuration;
 using RobustCli.Core.Evaluation;
 using RobustCli.Torch.Serialization;
 
@@ -15,14 +14,14 @@ namespace RobustCli.Experiments.Runs;
 /// </summary>
 public static class EvaluationCsv
 {
-    private static readonly CsvConfiguration Config = new(CultureInfo.InvariantCulture) { NewLine = "\n" };
+    private static readonly CsvWriterOptions Config = new() { NewLine = "\n" };
 
     public static void Write(string path, params EvaluationResult[] results) => AtomicFile.Write(path, s =>
     {
         using var w = new StreamWriter(s, leaveOpen: true);
-        using var csv = new CsvWriter(w, Config);
+        using var csv = CsvWriter.Create(w, Config);
         foreach (var h in new[] { "attack", "accuracy", "seconds", "n" }) csv.WriteField(h);
-        csv.NextRecord();
+        csv.EndRecord();
         foreach (var r in results)
         {
             void Row(string name, double acc, double? seconds)
@@ -31,7 +30,7 @@ public static class EvaluationCsv
                 csv.WriteField(acc.ToString("G6", CultureInfo.InvariantCulture));
                 csv.WriteField(seconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "");
                 csv.WriteField(r.Count.ToString(CultureInfo.InvariantCulture));
-                csv.NextRecord();
+                csv.EndRecord();
             }
             Row("clean", r.CleanAccuracy, r.CleanSeconds);
             foreach (var suite in r.Suites)
@@ -48,11 +47,11 @@ public static class EvaluationCsv
     public static void WriteSamples(string path, EvaluationResult r) => AtomicFile.Write(path, s =>
     {
         using var w = new StreamWriter(s, leaveOpen: true);
-        using var csv = new CsvWriter(w, Config);
+        using var csv = CsvWriter.Create(w, Config);
         foreach (var h in new[] { "index", "label", "clean_pred" }) csv.WriteField(h);
         foreach (var suite in r.Suites)
             foreach (var col in new[] { "result", "pred", "norm" }) csv.WriteField($"{suite.Name}_{col}");
-        csv.NextRecord();
+        csv.EndRecord();
         for (var i = 0; i < r.Count; i++)
         {
             csv.WriteField(i.ToString(CultureInfo.InvariantCulture));
@@ -64,7 +63,7 @@ public static class EvaluationCsv
                 csv.WriteField(suite.Prediction[i].ToString(CultureInfo.InvariantCulture));
                 csv.WriteField(suite.PerturbationNorm[i].ToString("G6", CultureInfo.InvariantCulture));
             }
-            csv.NextRecord();
+            csv.EndRecord();
         }
     });
 
@@ -77,31 +76,31 @@ public static class EvaluationCsv
         AtomicFile.Write(path, s =>
         {
             using var w = new StreamWriter(s, leaveOpen: true);
-            using var csv = new CsvWriter(w, Config);
+            using var csv = CsvWriter.Create(w, Config);
             foreach (var h in new[] { "attack", score, "seconds", "n" }) csv.WriteField(h);
-            csv.NextRecord();
+            csv.EndRecord();
             foreach (var r in rows)
             {
                 csv.WriteField(r.Name);
                 csv.WriteField(r.Value.ToString("G6", CultureInfo.InvariantCulture));
                 csv.WriteField(r.Seconds.ToString("F2", CultureInfo.InvariantCulture));
                 csv.WriteField(r.PerSample.Length.ToString(CultureInfo.InvariantCulture));
-                csv.NextRecord();
+                csv.EndRecord();
             }
         });
         AtomicFile.Write(samplesPath, s =>
         {
             using var w = new StreamWriter(s, leaveOpen: true);
-            using var csv = new CsvWriter(w, Config);
+            using var csv = CsvWriter.Create(w, Config);
             csv.WriteField("index");
             foreach (var r in rows) csv.WriteField($"{r.Name}_{score}");
-            csv.NextRecord();
+            csv.EndRecord();
             var n = rows.Count == 0 ? 0 : rows[0].PerSample.Length;
             for (var i = 0; i < n; i++)
             {
                 csv.WriteField(i.ToString(CultureInfo.InvariantCulture));
                 foreach (var r in rows) csv.WriteField(r.PerSample[i].ToString("G6", CultureInfo.InvariantCulture));
-                csv.NextRecord();
+                csv.EndRecord();
             }
         });
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using CsvHelper;
-using CsvHelper.Configuration;
 using RobustCli.Core.Training;
 
 namespace RobustCli.Experiments.Runs;
@@ -21,10 +20,10 @@ public sealed class MetricsCsv : IDisposable
         this.writer = writer;
         this.scores = scores;
         this.extra = extra;
-        csv = new CsvWriter(writer, new CsvConfiguration(CultureInfo.InvariantCulture) { NewLine = "\n" });
+        csv = CsvWriter.Create(writer, new CsvWriterOptions { NewLine = "\n" });
         if (!writeHeader) return;
         foreach (var c in Leading.Concat(scores).Concat(Trailing).Concat(extra)) csv.WriteField(c);
-        csv.NextRecord();
+        csv.EndRecord();
         Flush();
     }
 
@@ -62,7 +61,7 @@ public sealed class MetricsCsv : IDisposable
             var match = m.Extra.FirstOrDefault(e => e.Column == column);
             csv.WriteField(match.Column == null ? "" : Format(match.Value));
         }
-        csv.NextRecord();
+        csv.EndRecord();
         Flush();
     }
 

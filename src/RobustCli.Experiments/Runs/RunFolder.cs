@@ -5,7 +5,7 @@ namespace RobustCli.Experiments.Runs;
 
 /// <summary>
 /// A run's folder: runs/&lt;name&gt;/&lt;UTC timestamp&gt;-&lt;id&gt;/ with config.yaml, metrics.csv, log.txt,
-/// checkpoints/{last,best}.pt and summary.json. A folder is claimed by creating it exclusively, so two runs
+/// checkpoints/{last,best}.pt, summary.json and plots/. A folder is claimed by creating it exclusively, so two runs
 /// started at once never share one.
 /// </summary>
 public sealed class RunFolder
@@ -20,6 +20,8 @@ public sealed class RunFolder
     public string SummaryFile => System.IO.Path.Combine(Path, "summary.json");
     public string FinalEvalFile => System.IO.Path.Combine(Path, "final_eval.csv");
     public string CheckpointDir => System.IO.Path.Combine(Path, "checkpoints");
+    /// <summary>The run's curves, redrawn from metrics.csv at each epoch's end (PNG and SVG).</summary>
+    public string PlotsDir => System.IO.Path.Combine(Path, "plots");
     public string LastCheckpoint => System.IO.Path.Combine(CheckpointDir, "last.pt");
     public string BestCheckpoint => System.IO.Path.Combine(CheckpointDir, "best.pt");
     /// <summary>The EMA of the weights (train.ema), a plain weights file.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using RobustCli.Experiments.Plots;
 using RobustCli.Experiments.Runs;
 using Spectre.Console;
 
@@ -30,7 +31,7 @@ public static class RunsCommand
             return 0;
         }));
         var dir = new Argument<DirectoryInfo>("run-dir") { Description = "A run folder." };
-        var show = new Command("show", "One run's summary and its metrics.") { dir };
+        var show = new Command("show", "One run's summary, its metrics and where its plots are.") { dir };
         show.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var o = parse.InvocationConfiguration.Output;
@@ -44,6 +45,9 @@ public static class RunsCommand
             o.WriteLine($"best       epoch {s.BestEpoch?.ToString(CultureInfo.InvariantCulture) ?? "-"}, validation clean {Score(s, s.BestValCleanAcc)}, robust {Score(s, s.BestValRobustAcc)} (by {s.SelectedBy})");
             o.WriteLine("last       " + string.Join(", ", s.Last.Select(kv => $"{kv.Key} {(kv.Key == "train_loss" ? kv.Value?.ToString("F4", CultureInfo.InvariantCulture) ?? "-" : Score(s, kv.Value))}")));
             if (s.Final.Count > 0) o.WriteLine("final      " + string.Join(", ", s.Final.Select(kv => $"{kv.Key} {Score(s, kv.Value)}")));
+            var plots = Directory.Exists(run.PlotsDir) ? Directory.GetFiles(run.PlotsDir, "*.png").Order(StringComparer.Ordinal).ToList() : [];
+            if (plots.Count > 0)
+                o.WriteLine($"plots      {run.PlotsDir}{Path.DirectorySeparatorChar} {string.Join(", ", plots.Select(Path.GetFileNameWithoutExtension))} (.png, .svg)");
             if (File.Exists(run.MetricsFile))
             {
                 o.WriteLine();
@@ -51,14 +55,31 @@ public static class RunsCommand
             }
             return 0;
         }));
+        var dirs = new Argument<DirectoryInfo[]>("run-dirs") { Description = "Run folders.", Arity = ArgumentArity.OneOrMore };
+        var plot = new Command("plot", "Redraw runs' curves from their metrics.csv into plots/ (a training run draws them at each epoch's end).") { dirs };
+        plot.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
+        {
+            var o = parse.InvocationConfiguration.Output;
+            foreach (var d in parse.GetValue(dirs)!)
+            {
+                var run = RunFolder.Open(d.FullName);
+                if (!File.Exists(run.MetricsFile)) throw new FileNotFoundException($"{run.Path} has no metrics.csv: nothing to draw");
+                var summary = File.Exists(run.SummaryFile) ? RunSummary.Load(run.SummaryFile) : null;
+                var title = summary == null ? Path.GetFileName(Path.GetDirectoryName(run.Path))! : $"{summary.Name} ({summary.Method})";
+                var files = Figure.SaveAll(TrainingCurves.Build(MetricsTable.Load(run.MetricsFile), title), run.PlotsDir);
+                o.WriteLine($"{run.PlotsDir}: {string.Join(", ", files.Select(Path.GetFileName))}");
+            }
+            return 0;
+        }));
         return new Command("runs", """
-            List runs, or show one.
+            List runs, show one, or redraw their curves.
 
             Examples:
               robust runs list
               robust runs list --runs-dir /data/runs
               robust runs show runs/quickstart/20261122-024547-c7664e
-            """) { list, show };
+              robust runs plot runs/quickstart/*/
+            """) { list, show, plot };
     }
 
     /// <summary>A console over any writer, wide enough that tables are not squeezed when output is redirected.</summary>
