@@ -6,12 +6,13 @@
 #   - libopenblas0-openmp         an optimised BLAS for libtorch (Debian's default is the slow reference BLAS)
 #   - python3-torch, python3-scipy  Debian's PyTorch (the benchmark's reference, the tests' fixtures and interop) and SciPy (.mat test files)
 #   - dataset-fashion-mnist        Fashion-MNIST in /usr/share/datasets/fashion-mnist (the quickstart's data)
+#   - fonts-dejavu-core            the font the plots' text is drawn in (ScottPlot over Skia finds it through fontconfig)
 #   - python3-skimage              scikit-image: the natural photographs of the denoising quickstart (its data folder)
 #                                  and the SSIM reference the tests check against
 #   - the .NET 10 SDK             must already be on PATH (Debian does not package it)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(cmake g++ libtorch-dev libopenblas0-openmp python3-torch python3-scipy python3-skimage dataset-fashion-mnist)
+packages=(cmake g++ libtorch-dev libopenblas0-openmp python3-torch python3-scipy python3-skimage dataset-fashion-mnist fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

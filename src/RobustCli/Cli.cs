@@ -14,6 +14,7 @@ public static class Cli
             EvalCommand.Create(),
             SweepCommand.Create(),
             RunsCommand.Create(),
+            ReportCommand.Create(),
             ConfigCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),

@@ -214,6 +214,10 @@ public sealed class MalformedInputTests
         (["sweep", "--config", "SWEEP"], "--set train.trades.beta=x"),
         (["bench", "--models", "resnet9000", "--no-reference"], "unknown model 'resnet9000'"),
         (["runs", "show", "/nonexistent/run"], "/nonexistent/run"),
+        (["runs", "plot", "/nonexistent/run"], "/nonexistent/run"),
+        (["report", "/nonexistent/runs"], "/nonexistent/runs"),
+        (["report", "EMPTY"], "no run folder"),
+        (["eval", "--checkpoint", "CONFIG", "--attack", "pgd20", "--threads", "-1"], "--threads -1"),
         (["frobnicate"], "frobnicate"),
     ];
 
@@ -229,7 +233,8 @@ public sealed class MalformedInputTests
         var sweep = Path.Combine(dir, "sweep.yaml");
         File.WriteAllText(sweep, Config("", "sweep: {train.trades.beta: [1, x]}"));
         var runs = TestPaths.TempDir();
-        var args = Lines[i].Args.Select(a => a == "CONFIG" ? config : a == "SWEEP" ? sweep : a).ToList();
+        var empty = TestPaths.TempDir();
+        var args = Lines[i].Args.Select(a => a == "CONFIG" ? config : a == "SWEEP" ? sweep : a == "EMPTY" ? empty : a).ToList();
         if (args[0] is "train" or "sweep") args.AddRange(["--runs-dir", runs, "--no-progress"]);
         var (code, _, err) = Run([.. args]);
         AssertClean(code, err, string.Join(' ', args));

@@ -7,12 +7,18 @@ public static class JobRuntime
 {
     /// <summary>
     /// libtorch defaults to the physical core count, which is 1 on a 2-vCPU VM: set it explicitly, from the
-    /// thread that will run the work, before any parallel op. Null or 0 means every core. Also keeps freed CPU
-    /// tensor memory for reuse (<see cref="torch.RetainCpuAllocations"/>).
+    /// thread that will run the work, before any parallel op. Null means OMP_NUM_THREADS when it is set (as for
+    /// PyTorch), else every core; 0 means every core. Also keeps freed CPU tensor memory for reuse
+    /// (<see cref="torch.RetainCpuAllocations"/>).
     /// </summary>
     public static int ConfigureThreads(int? threads)
     {
-        var n = threads is null or 0 ? Environment.ProcessorCount : threads.Value;
+        var n = threads switch
+        {
+            null when int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out var omp) && omp > 0 => omp,
+            null or 0 => Environment.ProcessorCount,
+            _ => threads.Value,
+        };
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(threads), n, "thread count must be >= 1");
         torch.NumThreads = n;
         torch.RetainCpuAllocations();

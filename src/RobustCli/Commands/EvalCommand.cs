@@ -37,6 +37,7 @@ public static class EvalCommand
         var noProgress = new Option<bool>("--no-progress") { Description = "Plain progress lines instead of live bars." };
         var modelOutput = new Option<string?>("--output") { Description = "Evaluate one named output of a model with several: an SoE's expert0, expert1, ... or ensemble (default: its primary output, the selected expert's)." };
         var sigmas = new Option<double[]>("--sigma") { Description = "Denoisers: a noise level in /255 units to measure at, repeatable (default: the run's task.eval_sigmas, else 15 and 25)." };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: OMP_NUM_THREADS when set, else every core); 1 per process when several evaluations share a machine." };
         var transferFrom = new Option<string?>("--transfer-from") { Description = "Transfer evaluation: craft the attacks on this run folder's (or checkpoint's) model, or read adversarial examples saved by --save-adv, and measure how this model answers them." };
         var cmd = new Command("eval", """
             Evaluate a checkpoint: clean accuracy, robust accuracy per attack, and the per-sample worst case over them.
@@ -59,7 +60,7 @@ public static class EvalCommand
             """)
         {
             checkpoint, attacks, eps, n, batch, dataset, arch, normalize, dataPath, device, output, norm, version, components, seed, saveAdv, stateFile, noProgress,
-            modelOutput, transferFrom, sigmas,
+            modelOutput, transferFrom, sigmas, threads,
         };
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -71,7 +72,8 @@ public static class EvalCommand
             var normalization = parse.GetValue(normalize);
             if (normalization is not (null or "auto" or "none")) throw new ConfigException($"--normalize {normalization}: expected auto or none");
             if (parse.GetValue(batch) < 1) throw new ConfigException($"--batch-size {parse.GetValue(batch)}: must be >= 1");
-            JobRuntime.ConfigureThreads(null);
+            if (parse.GetValue(threads) is < 0) throw new ConfigException($"--threads {parse.GetValue(threads)}: must be >= 1 (or 0 for every core)");
+            JobRuntime.ConfigureThreads(parse.GetValue(threads));
             if (DenoisingEvaluationJob.Applies(parse.GetValue(checkpoint)!, parse.GetValue(arch)))
                 return Denoiser(parse, o, checkpoint, attacks, sigmas, n, batch, dataset, arch, dataPath, device, output, seed, saveAdv);
             if (parse.GetValue(sigmas) is { Length: > 0 }) throw new ConfigException("--sigma: noise levels are for denoisers (a run of task denoise, or --arch dncnn)");
