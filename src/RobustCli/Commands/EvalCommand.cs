@@ -3,6 +3,7 @@ using System.Globalization;
 using RobustCli.Core.Attacks;
 using RobustCli.Experiments.Config;
 using RobustCli.Experiments.Jobs;
+using RobustCli.Experiments.Plots;
 using RobustCli.Experiments.Runs;
 using Spectre.Console;
 
@@ -38,6 +39,9 @@ public static class EvalCommand
         var modelOutput = new Option<string?>("--output") { Description = "Evaluate one named output of a model with several: an SoE's expert0, expert1, ... or ensemble (default: its primary output, the selected expert's)." };
         var sigmas = new Option<double[]>("--sigma") { Description = "Denoisers: a noise level in /255 units to measure at, repeatable (default: the run's task.eval_sigmas, else 15 and 25)." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: OMP_NUM_THREADS when set, else every core); 1 per process when several evaluations share a machine." };
+        var epsSweep = new Option<string?>("--eps-sweep") { Description = "A robustness curve: evaluate the attacks at each budget of a comma-separated list (0,1/255,2/255,4/255,8/255,16/255) and plot robust accuracy against eps." };
+        var stepsSweep = new Option<string?>("--steps-sweep") { Description = "A robustness curve over the attacks' iterations (10,20,50,100): each attack gets steps=K." };
+        var restartsSweep = new Option<string?>("--restarts-sweep") { Description = "A robustness curve over the attacks' random restarts (1,2,5,10): each attack gets restarts=R." };
         var transferFrom = new Option<string?>("--transfer-from") { Description = "Transfer evaluation: craft the attacks on this run folder's (or checkpoint's) model, or read adversarial examples saved by --save-adv, and measure how this model answers them." };
         var cmd = new Command("eval", """
             Evaluate a checkpoint: clean accuracy, robust accuracy per attack, and the per-sample worst case over them.
@@ -52,6 +56,8 @@ public static class EvalCommand
               robust eval --checkpoint runs/soe-fashion/RUN --attack pgd20 --transfer-from runs/soe-fashion-baseline/RUN
               robust eval --checkpoint runs/hat-quickstart/RUN --attack obsatk5 --attack gaussian-noise --sigma 15 --sigma 25 --save-adv strips/
               robust eval --checkpoint dncnn_b.pt --arch dncnn --dataset set68 --attack obsatk5
+              robust eval --checkpoint runs/quickstart/RUN --attack pgd20 --attack square --eps-sweep 0,1/255,2/255,4/255,8/255,16/255,32/255,64/255 --n 500
+              robust eval --checkpoint runs/quickstart/RUN --attack pgd20 --steps-sweep 10,20,50,100 --n 500
 
             A denoiser (a run of task denoise, or --arch dncnn) gets PSNR and SSIM: noise-free, under Gaussian noise of
             each --sigma and under each attack at that level (its observation carries Gaussian noise of sigma minus the
@@ -60,7 +66,7 @@ public static class EvalCommand
             """)
         {
             checkpoint, attacks, eps, n, batch, dataset, arch, normalize, dataPath, device, output, norm, version, components, seed, saveAdv, stateFile, noProgress,
-            modelOutput, transferFrom, sigmas, threads,
+            modelOutput, transferFrom, sigmas, threads, epsSweep, stepsSweep, restartsSweep,
         };
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -75,14 +81,17 @@ public static class EvalCommand
             if (parse.GetValue(threads) is < 0) throw new ConfigException($"--threads {parse.GetValue(threads)}: must be >= 1 (or 0 for every core)");
             JobRuntime.ConfigureThreads(parse.GetValue(threads));
             if (DenoisingEvaluationJob.Applies(parse.GetValue(checkpoint)!, parse.GetValue(arch)))
+            {
+                if (Sweep(parse, epsSweep, stepsSweep, restartsSweep) != null)
+                    throw new ConfigException("--eps-sweep, --steps-sweep and --restarts-sweep draw classifiers' robust accuracy; a denoiser is measured at its --sigma levels");
                 return Denoiser(parse, o, checkpoint, attacks, sigmas, n, batch, dataset, arch, dataPath, device, output, seed, saveAdv);
+            }
             if (parse.GetValue(sigmas) is { Length: > 0 }) throw new ConfigException("--sigma: noise levels are for denoisers (a run of task denoise, or --arch dncnn)");
             var save = parse.GetValue(saveAdv)?.FullName;
             if (save != null && !save.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
                 throw new ConfigException($"--save-adv {save}: name a .pt, .pth or .safetensors file");
-            var report = ProgressDisplay.RunWithProgress(parse, parse.GetValue(noProgress), o, progress =>
-            {
-                var req = new EvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks) is { Length: > 0 } named ? named : ["pgd20"], e, parse.GetValue(n), parse.GetValue(batch),
+            EvaluationRequest Request(Action<string, int, int> progress) =>
+                new EvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks) is { Length: > 0 } named ? named : ["pgd20"], e, parse.GetValue(n), parse.GetValue(batch),
                     parse.GetValue(dataset), parse.GetValue(arch), parse.GetValue(dataPath), parse.GetValue(device)!, normalization)
                 {
                     Norm = parse.GetValue(norm)!,
@@ -97,9 +106,19 @@ public static class EvalCommand
                     Output = parse.GetValue(modelOutput),
                     TransferFrom = parse.GetValue(transferFrom),
                 };
+            EvaluationReport Evaluate(EvaluationRequest req)
+            {
                 try { return EvaluationJob.Run(req, RepoPaths.Root); }
                 catch (InvalidDataException ex) { throw new ConfigException(ex.Message); }
-            });
+            }
+            if (Sweep(parse, epsSweep, stepsSweep, restartsSweep) is { } sweep)
+            {
+                if (save != null || parse.GetValue(stateFile) != null) throw new ConfigException("--save-adv and --state evaluate once; leave them out of a robustness curve");
+                return Curve(parse, o, sweep.Parameter, sweep.Values, output, checkpoint,
+                    ProgressDisplay.RunWithProgress(parse, parse.GetValue(noProgress), o, progress =>
+                        RobustnessCurve.Run(Request(progress), sweep.Parameter, sweep.Values, Evaluate, m => o.WriteLine(m))));
+            }
+            var report = ProgressDisplay.RunWithProgress(parse, parse.GetValue(noProgress), o, progress => Evaluate(Request(progress)));
             var r = report.Result;
             string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
             string Sec(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
@@ -184,6 +203,45 @@ public static class EvalCommand
         var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
         DenoisingCsv.Write(csv, samples, report.Result);
         o.WriteLine($"wrote {csv} and {samples}" + (save != null ? $"; PNGs in {save}" : ""));
+        return 0;
+    }
+
+    /// <summary>The one sweep asked for, its values parsed (8/255 as papers write it); null when none.</summary>
+    private static (CurveParameter Parameter, double[] Values)? Sweep(ParseResult parse, Option<string?> eps, Option<string?> steps, Option<string?> restarts)
+    {
+        var given = new[] { (CurveParameter.Eps, eps), (CurveParameter.Steps, steps), (CurveParameter.Restarts, restarts) }
+            .Where(g => parse.GetValue(g.Item2) != null).ToList();
+        if (given.Count == 0) return null;
+        if (given.Count > 1) throw new ConfigException($"{string.Join(" and ", given.Select(g => g.Item2.Name))}: one robustness curve at a time");
+        var (p, option) = given[0];
+        var text = parse.GetValue(option)!;
+        var values = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(v => ConfigLoader.ParseNumber(v) is { } x && x >= 0 ? x
+                : throw new ConfigException($"{option.Name} {text}: '{v}' is not a non-negative number (write eps as 0.03 or 8/255)")).ToArray();
+        if (values.Length == 0) throw new ConfigException($"{option.Name}: give comma-separated values, such as {(p == CurveParameter.Eps ? "0,2/255,4/255,8/255" : "10,20,50,100")}");
+        return (p, values);
+    }
+
+    /// <summary>Prints the curve as a table and writes its CSV and figure (PNG, SVG) side by side.</summary>
+    private static int Curve(ParseResult parse, TextWriter o, CurveParameter p, double[] values, Option<FileInfo?> output, Option<string> checkpoint,
+        IReadOnlyList<CurvePoint> points)
+    {
+        var key = RobustnessCurve.Key(p);
+        var csv = parse.GetValue(output)?.FullName ?? Path.Combine(
+            Directory.Exists(parse.GetValue(checkpoint)!) ? parse.GetValue(checkpoint)! : Directory.GetCurrentDirectory(),
+            $"{key}-sweep-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
+        var attacks = points.Select(pt => pt.Attack).Distinct().ToList();
+        var table = new Table().AddColumn(key);
+        foreach (var a in attacks) table.AddColumn(new TableColumn(Markup.Escape(a)).RightAligned());
+        foreach (var v in values)
+            table.AddRow([RobustnessCurve.Format(p, v), .. attacks.Select(a => points.First(pt => pt.Value == v && pt.Attack == a).Accuracy)
+                .Select(acc => (100 * acc).ToString("F2", CultureInfo.InvariantCulture) + "%")]);
+        RunsCommand.Plain(o).Write(table);
+        RobustnessCurve.WriteCsv(csv, p, points);
+        var folder = Path.GetDirectoryName(csv)!;
+        var figure = RobustnessCurve.Plot(p, points, $"robust accuracy against {key} ({points[0].N} test images)", Path.GetFileNameWithoutExtension(csv));
+        var files = figure.Save(folder);
+        o.WriteLine($"wrote {csv}, {string.Join(" and ", files)}");
         return 0;
     }
 
