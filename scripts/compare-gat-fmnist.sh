@@ -29,6 +29,15 @@ jobs=(
   "gat-fmnist-pgd-at|--set train.method=pgd-at --set eval.final=[pgd20]"
   "gat-fmnist-no-aux|--set train.gat.tasks=[] --set train.gat.weighting=ew --set eval.final=[pgd20]"
 )
+# ONLY="pgd-at mgda" keeps the named runs (the part after gat-fmnist-) and leaves the others out.
+if [ -n "${ONLY:-}" ]; then
+  kept=()
+  for j in "${jobs[@]}"; do
+    name="${j%%|*}"
+    for o in $ONLY; do [ "$name" = "gat-fmnist-$o" ] && kept+=("$j"); done
+  done
+  jobs=("${kept[@]}")
+fi
 mkdir -p "$RUNS"
 # Run again, it keeps what is done: a completed run is not trained again, an AutoAttack result not recomputed.
 latest() { ls -d "$RUNS/$1"/*/ 2>/dev/null | tail -1; }
@@ -46,7 +55,8 @@ one() {
     fast) aa=(--version custom --component apgd-ce --component apgd-t) ;;
     untargeted) aa=(--version custom --component apgd-ce --component apgd-dlr) ;;
   esac
-  "$ROBUST" eval --checkpoint "$dir" --attack autoattack "${aa[@]}" --n "$AA_N" --threads "$EVAL_THREADS" --no-progress --out "$dir/autoattack.csv" \
+  # The model the final evaluation measured (a run folder alone would name best.pt).
+  "$ROBUST" eval --checkpoint "$dir/checkpoints/last.pt" --attack autoattack "${aa[@]}" --n "$AA_N" --threads "$EVAL_THREADS" --no-progress --out "$dir/autoattack.csv" \
     > "$RUNS/$name.aa.log" 2>&1 || { echo "$name: AutoAttack failed: see $RUNS/$name.aa.log" >&2; return 1; }
 }
 export -f one latest

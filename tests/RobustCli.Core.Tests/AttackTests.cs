@@ -158,6 +158,51 @@ public sealed class AttackTests
     }
 
     [Theory]
+    [InlineData(Norm.Linf, 0.5, 0.1)]
+    [InlineData(Norm.L2, 3.0, 0.75)]
+    public void HypocriticalPerturbationsStopAtTheFirstCorrectIterateWithinTheBallAndBox(Norm norm, double eps, double alpha)
+    {
+        using var scope = DisposeScope.Open();
+        using var model = new Tiny();
+        var x = Fx.Value["x"];
+        var y = Fx.Value["y"];
+        long[] Pred(Tensor a) { using var _ = torch.NoGrad(); return model.Forward(a).Argmax(1).ToArray<long>(); }
+        const int steps = 8;
+        var hyp = new HypocriticalAttack("hypocritical", eps, alpha, steps, norm).Perturb(model, x, y);
+        // PGD on the negated cross entropy from x itself: its k-step points are the hypocritical attack's iterates.
+        var iterates = Enumerable.Range(0, steps + 1)
+            .Select(k => new PgdAttack("pgd", eps, alpha, k, norm, RandomStart.None, 1, new TrueClassLoss()).Perturb(model, x, y)).ToList();
+        var labels = y.ToArray<long>();
+        var preds = iterates.Select(Pred).ToList();
+        var n = labels.Length;
+        var dim = (int)(x.Shape.Aggregate(1L, (a, b) => a * b) / n);
+        var got = hyp.ToArray<float>();
+        var misclassified = 0;
+        var fixedCount = 0;
+        for (var i = 0; i < n; i++)
+        {
+            if (preds[0][i] != labels[i]) misclassified++;
+            var first = Enumerable.Range(0, steps + 1).FirstOrDefault(k => preds[k][i] == labels[i], steps);
+            if (preds[first][i] == labels[i] && preds[0][i] != labels[i]) fixedCount++;
+            var want = iterates[first].ToArray<float>().AsSpan(i * dim, dim).ToArray();
+            var have = got.AsSpan(i * dim, dim).ToArray();
+            Assert.True(want.Zip(have).All(p => Math.Abs(p.First - p.Second) <= 1e-5), $"sample {i}: not the first correct iterate ({first})");
+        }
+        Assert.True(misclassified > 0 && fixedCount > 0, $"{fixedCount} of {misclassified} misclassified made correct: the fixture shows nothing");
+        // Never outside the eps-ball or the pixel box.
+        using var delta = hyp - x;
+        var size = norm == Norm.Linf ? delta.Abs().Max().Item() : delta.Flatten(1).Square().Sum(1).Sqrt().Max().Item();
+        Assert.True(size <= eps + 1e-6, $"perturbation {size} > eps {eps}");
+        Assert.True(hyp.Min().Item() >= 0 && hyp.Max().Item() <= 1);
+        // The evaluator counts the misclassified points it made correct, and the accuracy it shows rises.
+        var pixels = x.ToArray<float>().Select(v => (byte)Math.Round(v * 255)).ToArray();
+        var data = new RobustCli.Core.Data.ImageDataset("fx", pixels, labels, 1, 6, 6, 4);
+        var r = RobustCli.Core.Evaluation.HypocriticalEvaluator.Evaluate(model, data, new HypocriticalAttack("hypocritical", eps, alpha, steps, norm), 3, Device.CPU);
+        Assert.True(r.Misclassified > 0 && r.MadeCorrect > 0 && r.AccuracyAfter > r.CleanAccuracy, $"{r}");
+        Assert.True(r.MaxPerturbation <= eps + 1e-6 && r.MinPixel >= 0 && r.MaxPixel <= 1, $"{r}");
+    }
+
+    [Theory]
     [InlineData("pgd20", "pgd20", 20, 2.5 * 0.1 / 20)]
     [InlineData("pgd20:alpha=0.003,restarts=5", "pgd20", 20, 0.003)]
     [InlineData("cw100", "cw100", 100, 2.5 * 0.1 / 100)]

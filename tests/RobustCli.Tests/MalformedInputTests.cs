@@ -128,6 +128,8 @@ public sealed class MalformedInputTests
         ("eval", "eval: {final: ['autoattack:version=fancy']}", "eval.final[0]"),
         ("eval", "eval: {final: ['square:p_init=2']}", "eval.final[0]"),
         ("eval", "eval: {final: pgd20}", "eval.final"),
+        ("eval", "eval: {final: [pgd3, hypocritical]}", "eval.final[1]"),
+        ("eval", "eval: {val_attack: hypocritical}", "eval.val_attack"),
         ("eval", "eval: {final: ['pgd20:eps=2']}", "eval.final[0]"),
         ("data", "data: {name: cifar-10}", "data.name"),
         ("data", "data: {val_size: -1}", "data.val_size"),

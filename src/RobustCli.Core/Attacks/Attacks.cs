@@ -138,9 +138,20 @@ public static class Attacks
             b.Options.Bool("joint"), b.Options.Bool("random_start")))
     { StepsInName = true, Examples = ["cifs-pgd20"] };
 
+    public static readonly AttackRegistration Hypocritical = new("hypocritical",
+        "hypocritical perturbations (Tao et al. 2022): PGD towards the true class on misclassified points; robust eval reports the hypocritical risk",
+        new OptionDeclaration([Steps(10), Alpha("2.5 eps / steps"), OptionSpec.Bool("random_start", false, "start uniformly in the eps-ball")]),
+        b =>
+        {
+            var k = b.Options.Int("steps");
+            return new HypocriticalAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 2.5 * b.Eps / k, k, b.Norm,
+                b.Options.Bool("random_start") ? RandomStart.Uniform : RandomStart.None);
+        })
+    { HasL2 = true, Examples = ["hypocritical", "hypocritical:steps=20"] };
+
     public static readonly Registry<AttackRegistration> Registry = new("attack",
     [
-        Fgsm, Pgd, Cw, MiFgsm, ApgdCe, ApgdDlr, ApgdT, FabU, FabT, Square, SoeAdaptive, ObsAtk, GaussianNoise, UniformNoise, CifsPgd,
+        Fgsm, Pgd, Cw, MiFgsm, ApgdCe, ApgdDlr, ApgdT, FabU, FabT, Square, SoeAdaptive, ObsAtk, GaussianNoise, UniformNoise, CifsPgd, Hypocritical,
     ]);
 
     /// <summary>Example names of every registered attack, for help and errors.</summary>

@@ -473,6 +473,9 @@ public static class ConfigLoader
             // Likewise an attack on CIFS's joint loss needs the probes.
             if (!probes && list.FirstOrDefault(a => a is CifsJointAttack) is { } j)
                 ctx.Error(path, $"{j.Name} attacks a model with CIFS probes (model.arch cifs-resnet18), not {c.Model.Arch}");
+            // Hypocritical perturbations help the model: they measure a risk, never a robust accuracy.
+            if (list.FirstOrDefault(a => a is HypocriticalAttack) is { } h)
+                ctx.Error(path, $"{h.Name} pushes misclassified points towards their true class; it measures the hypocritical risk: robust eval --checkpoint RUN --attack hypocritical");
         }
         foreach (var (path, spec) in new[] { ("eval.val_attack", c.Eval.ValAttack), ("eval.test_attack", c.Eval.TestAttack) })
         {

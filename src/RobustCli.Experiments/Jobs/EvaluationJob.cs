@@ -32,7 +32,11 @@ public sealed record EvaluationRequest(string Checkpoint, IReadOnlyList<string> 
     public string? TransferFrom { get; init; }
 }
 
-public sealed record EvaluationReport(string CheckpointFile, string Dataset, string Arch, double Eps, EvaluationResult Result, IReadOnlyList<AttackSuite> Suites);
+public sealed record EvaluationReport(string CheckpointFile, string Dataset, string Arch, double Eps, EvaluationResult Result, IReadOnlyList<AttackSuite> Suites)
+{
+    /// <summary>--attack hypocritical: the hypocritical risk on the misclassified points, one per spec.</summary>
+    public IReadOnlyList<HypocriticalResult> Hypocritical { get; init; } = [];
+}
 
 /// <summary>
 /// robust eval: loads a model from a run folder (its config names architecture, dataset and eps) or from a weights
@@ -57,7 +61,15 @@ public static class EvaluationJob
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the architecture with --arch ({string.Join(", ", ModelFactory.Names)})");
         var eps = req.Eps ?? located.Config?.Attack.Eps
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
-        var suites = Suites(req.Attacks, eps, DatasetCatalog.Get(datasetName).NumClasses, defaults, warnings.Add);
+        // Hypocritical perturbations are measured on the misclassified points, apart from the robust accuracies.
+        var hypocritical = req.Attacks.Where(IsHypocritical).Select(spec =>
+        {
+            try { return (spec, Attack: (HypocriticalAttack)AttackPresets.Create(spec, eps, null, spec)); }
+            catch (FormatException e) { throw new ConfigException($"--attack {spec}: {e.Message}"); }
+        }).ToList();
+        if (hypocritical.Count > 0 && req.TransferFrom != null)
+            throw new ConfigException("--attack hypocritical: hypocritical perturbations are crafted on the evaluated model itself; drop --transfer-from or the attack");
+        var suites = Suites(req.Attacks.Where(a => !IsHypocritical(a)).ToList(), eps, DatasetCatalog.Get(datasetName).NumClasses, defaults, warnings.Add);
         var target = LoadModel(req.Checkpoint, located, req.Dataset, req.Arch, req.Normalize, warnings, req.Log);
         using var model = target.Model;
         var device = JobRuntime.ResolveDevice(req.Device);
@@ -109,13 +121,30 @@ public static class EvaluationJob
             result = TransferEvaluator.Craft(sourceModel, evaluated, test, suites, options);
         }
         var all = warnings.Concat(result.Warnings).Distinct().ToList();
+        var risks = hypocritical.Select(h =>
+        {
+            if (!h.Attack.HasOwnSeed) h.Attack.Seed = req.Seed;
+            var r = HypocriticalEvaluator.Evaluate(evaluated, test, h.Attack, req.BatchSize, device, req.Progress);
+            req.Log?.Invoke($"hypocritical risk ({h.spec}): {r.MadeCorrect} of {r.Misclassified} misclassified points made to look correct ({r.Seconds:F1} s)");
+            return r;
+        }).ToList();
         return new EvaluationReport(target.File, target.Dataset, target.Arch + (req.Output != null ? "/" + req.Output : ""), eps,
             new EvaluationResult(result.Labels, result.CleanPrediction, result.Suites, result.CleanSeconds, all)
             {
                 Adversarial = result.Adversarial,
                 ImageShape = result.ImageShape,
-            }, suites);
+            }, suites) { Hypocritical = risks };
     }
+
+    /// <summary>Whether an attack spec names hypocritical perturbations (hypocritical, hypocritical-l2, with options).</summary>
+    public static bool IsHypocritical(string spec)
+    {
+        var name = spec.Split(':')[0].Trim().ToLowerInvariant();
+        return name is "hypocritical" or "hypocritical-l2";
+    }
+
+    /// <summary>The CSV row name of a hypocritical risk: hypocritical_risk, with the spec's options when it has any.</summary>
+    public static string RiskName(string spec) => "hypocritical_risk" + (spec.Contains(':') || spec.Contains("-l2") ? "(" + spec + ")" : "");
 
     /// <summary>A model built and loaded from a checkpoint, with what it was read as.</summary>
     private sealed record LoadedModel(Classifier Model, string File, string Dataset, string Arch, string Options, string Normalize, RunConfig? Config);
@@ -246,7 +275,8 @@ public static class EvaluationJob
         return (checkpoint, runConfig != null && File.Exists(runConfig) ? ConfigLoader.Load(runConfig).Config : null);
     }
 
-    public static void WriteCsv(EvaluationReport r, string path) => EvaluationCsv.Write(path, r.Result);
+    public static void WriteCsv(EvaluationReport r, string path) =>
+        EvaluationCsv.Write(path, [r.Result], r.Hypocritical.Select(h => (RiskName(h.Name), h.Risk, h.Seconds, h.Count)).ToList());
 
     /// <summary>
     /// --save-adv: each suite's adversarial examples as float32 [N, C, H, W] (the clean image where the suite broke

@@ -16,7 +16,10 @@ public static class EvaluationCsv
 {
     private static readonly CsvWriterOptions Config = new() { NewLine = "\n" };
 
-    public static void Write(string path, params EvaluationResult[] results) => AtomicFile.Write(path, s =>
+    public static void Write(string path, params EvaluationResult[] results) => Write(path, results, []);
+
+    /// <summary>The table plus rows of measures that are no robust accuracy (hypocritical_risk), as (name, value, seconds, n).</summary>
+    public static void Write(string path, EvaluationResult[] results, IReadOnlyList<(string Name, double Value, double Seconds, int N)> extra) => AtomicFile.Write(path, s =>
     {
         using var w = new StreamWriter(s, leaveOpen: true);
         using var csv = CsvWriter.Create(w, Config);
@@ -41,6 +44,14 @@ public static class EvaluationCsv
                 Row(suite.Name, suite.RobustAccuracy, suite.Seconds);
             }
             if (r.Suites.Count > 1) Row("worst_case", r.WorstCaseAccuracy, null);
+        }
+        foreach (var (name, value, seconds, n) in extra)
+        {
+            csv.WriteField(name);
+            csv.WriteField(value.ToString("G6", CultureInfo.InvariantCulture));
+            csv.WriteField(seconds.ToString("F1", CultureInfo.InvariantCulture));
+            csv.WriteField(n.ToString(CultureInfo.InvariantCulture));
+            csv.EndRecord();
         }
     });
 

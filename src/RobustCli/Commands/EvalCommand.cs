@@ -140,6 +140,9 @@ public static class EvalCommand
                 table.AddRow(Markup.Escape(suite.Name), Pct(suite.RobustAccuracy), "", Sec(suite.Seconds));
             }
             if (r.Suites.Count > 1) table.AddRow("worst case", Pct(r.WorstCaseAccuracy), "", "");
+            // Not a robust accuracy: the share of the misclassified points an attacker made look correct.
+            foreach (var h in report.Hypocritical)
+                table.AddRow(Markup.Escape($"{EvaluationJob.RiskName(h.Name)} (of misclassified)"), Pct(h.Risk), h.Misclassified.ToString(CultureInfo.InvariantCulture), Sec(h.Seconds));
             var console = RunsCommand.Plain(o);
             o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.Dataset}, {r.Count} test images, eps {report.Eps:G4}" +
                         (parse.GetValue(transferFrom) is { } from ? $"; transfer: examples from {from}" : ""));
@@ -147,6 +150,9 @@ public static class EvalCommand
             foreach (var suite in r.Suites.Where(s => s.Stages.Count > 1))
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{suite.Name}: largest {suite.Norm} perturbation {suite.MaxPerturbationNorm:G6} (eps {suite.Eps:G6}), adversarial pixels in [{(double.IsFinite(suite.MinPixel) ? suite.MinPixel : 0):G4}, {(double.IsFinite(suite.MaxPixel) ? suite.MaxPixel : 0):G4}], {suite.NanCount} NaN"));
+            foreach (var h in report.Hypocritical)
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{h.Name}: accuracy shown after hypocritical perturbations {Pct(h.AccuracyAfter)} (clean {Pct(h.CleanAccuracy)}); largest perturbation {h.MaxPerturbation:G6} (eps {report.Eps:G6}), pixels in [{(double.IsFinite(h.MinPixel) ? h.MinPixel : 0):G4}, {(double.IsFinite(h.MaxPixel) ? h.MaxPixel : 0):G4}]"));
             if (r.Warnings.Count > 0)
             {
                 o.WriteLine($"{r.Warnings.Count} warning(s):");
