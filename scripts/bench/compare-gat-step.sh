@@ -5,7 +5,8 @@
 # scripts/bench/reference_gat_step.py doing the same steps on synthetic images (6 timed steps after a warm-up).
 # Variants: GAT without auxiliary tasks, GAT-ew and GAT-mgda (rotation + jigsaw), GAT-mgda with the curvature
 # regulariser (two more passes and a double backward: the mgda+curvature row against the mgda row is its cost).
-# Environment: THREADS (2), REPEATS (3), ROBUST (./robust), PYTHON (/usr/bin/python3).
+# Environment: THREADS (2), REPEATS (3), ROBUST (./robust), PYTHON (/usr/bin/python3), VARIANTS (the names to run,
+# default all: "no-aux ew mgda mgda+curvature").
 # Prints, per variant, the median img/s of each side and their ratio (ours / PyTorch).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,6 +24,11 @@ variants=(
   "mgda|--set train.gat.weighting=mgda|TASKS=rotation,jigsaw WEIGHTING=mgda CURVATURE=0"
   "mgda+curvature|--set train.gat.curvature=1|TASKS=rotation,jigsaw WEIGHTING=mgda CURVATURE=1"
 )
+if [ -n "${VARIANTS:-}" ]; then
+  kept=()
+  for v in "${variants[@]}"; do for k in $VARIANTS; do [ "${v%%|*}" = "$k" ] && kept+=("$v"); done; done
+  variants=("${kept[@]}")
+fi
 declare -A ours theirs
 for r in $(seq "$REPEATS"); do
   for v in "${variants[@]}"; do

@@ -15,6 +15,7 @@ public static class Cli
             SweepCommand.Create(),
             RunsCommand.Create(),
             ReportCommand.Create(),
+            DiagnoseCommand.Create(),
             ConfigCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),

@@ -44,6 +44,13 @@ public sealed record EvaluationReport(string CheckpointFile, string Dataset, str
 /// measures clean accuracy, each suite's robust accuracy (AutoAttack's per-sample worst case over its attacks) and
 /// the worst case over all.
 /// </summary>
+/// <summary>A loaded model (and the view of it evaluated) with its test points and budget; disposing frees the model.</summary>
+public sealed record LoadedEvaluation(Classifier Model, RobustCli.Torch.nn.Module Evaluated, ImageDataset Test, double Eps, int NumClasses, Device Device,
+    string File, string Arch, string Dataset, IReadOnlyList<string> Warnings) : IDisposable
+{
+    public void Dispose() => Model.Dispose();
+}
+
 public static class EvaluationJob
 {
     public static EvaluationReport Run(EvaluationRequest req, string? repoRoot)
@@ -145,6 +152,35 @@ public static class EvaluationJob
 
     /// <summary>The CSV row name of a hypocritical risk: hypocritical_risk, with the spec's options when it has any.</summary>
     public static string RiskName(string spec) => "hypocritical_risk" + (spec.Contains(':') || spec.Contains("-l2") ? "(" + spec + ")" : "");
+
+    /// <summary>
+    /// The model (on its device, in eval mode) and test points an evaluation would use, for analyses of their own
+    /// (robust diagnose): the same checkpoint lookup, flags and warnings as <see cref="Run"/>.
+    /// </summary>
+    public static LoadedEvaluation Load(EvaluationRequest req, string? repoRoot)
+    {
+        var warnings = new List<string>();
+        var located = Locate(req.Checkpoint);
+        var eps = req.Eps ?? located.Config?.Attack.Eps
+            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
+        var target = LoadModel(req.Checkpoint, located, req.Dataset, req.Arch, req.Normalize, warnings, req.Log);
+        try
+        {
+            var device = JobRuntime.ResolveDevice(req.Device);
+            var test = DatasetCatalog.Load(target.Dataset, train: false, req.DataPath ?? target.Config?.Data.Path, repoRoot);
+            if (req.N > 0) test = test.Take(req.N);
+            var evaluated = Select(target.Model, req.Output, target.Arch);
+            target.Model.To(device);
+            evaluated.Eval();
+            return new LoadedEvaluation(target.Model, evaluated, test, eps, DatasetCatalog.Get(target.Dataset).NumClasses, device, target.File,
+                target.Arch, target.Dataset, warnings);
+        }
+        catch
+        {
+            target.Model.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>A model built and loaded from a checkpoint, with what it was read as.</summary>
     private sealed record LoadedModel(Classifier Model, string File, string Dataset, string Arch, string Options, string Normalize, RunConfig? Config);
