@@ -7,14 +7,6 @@ namespace RobustCli.Tests;
 /// <summary>robust eval on a CIFS model: the joint-loss attack through the masks, and its refusal elsewhere.</summary>
 public sealed class CifsCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = Cli.Run(args, new InvocationConfiguration { Output = o, Error = e });
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public void EvalAttacksTheJointLossOfACifsModelAndRefusesItForOthers()
     {
@@ -28,17 +20,17 @@ public sealed class CifsCliTests
         var runs = TestPaths.TempDir();
         foreach (var c in new[] { config, plain })
         {
-            var (code, _, err) = Run("train", "--config", c, "--runs-dir", runs, "--no-progress");
+            var (code, _, err) = InProcessCli.Run("train", "--config", c, "--runs-dir", runs, "--no-progress");
             Assert.True(code == 0, err);
         }
         var cifs = Directory.GetDirectories(Path.Combine(runs, "tiny-cifs")).Single();
         var csv = Path.Combine(dir, "eval.csv");
-        var (rc, output, error) = Run("eval", "--checkpoint", cifs, "--attack", "cifs-pgd5", "--attack", "cifs-pgd5:joint=false", "--out", csv);
+        var (rc, output, error) = InProcessCli.Run("eval", "--checkpoint", cifs, "--attack", "cifs-pgd5", "--attack", "cifs-pgd5:joint=false", "--out", csv);
         Assert.True(rc == 0, error + output);
         double Acc(string name) => double.Parse(File.ReadAllLines(csv).First(l => l.StartsWith(name + ",", StringComparison.Ordinal)).Split(',')[1], CultureInfo.InvariantCulture);
         Assert.True(Acc("cifs-pgd5") <= Acc("clean") && Acc("cifs-pgd5:joint=false") <= Acc("clean"));
         var tiny = Directory.GetDirectories(Path.Combine(runs, "tiny")).Single();
-        (rc, _, error) = Run("eval", "--checkpoint", tiny, "--attack", "cifs-pgd5");
+        (rc, _, error) = InProcessCli.Run("eval", "--checkpoint", tiny, "--attack", "cifs-pgd5");
         Assert.Equal(2, rc);
         Assert.Contains("CIFS probes", error);
     }

@@ -6,18 +6,10 @@ namespace RobustCli.Tests;
 
 public sealed class CliTests
 {
-    private static (int Code, string Out, string Err) Run(string args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = Cli.Build().Parse(args).Invoke(new InvocationConfiguration { Output = o, Error = e });
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public void InfoNamesLibtorchAndThreads()
     {
-        var (code, output, _) = Run("info");
+        var (code, output, _) = InProcessCli.Run("info");
         Assert.Equal(0, code);
         Assert.Contains("libtorch  1.", output);
         Assert.Contains($"threads   {Environment.ProcessorCount} ", output);
@@ -27,7 +19,7 @@ public sealed class CliTests
     public void BenchWritesMediansAndJson()
     {
         var json = Path.Combine(TestPaths.TempDir(), "bench.json");
-        var (code, output, err) = Run($"bench --models smallcnn --repeats 3 --iters 1 --steps 1 --overhead-calls 1000 --no-reference --json {json}");
+        var (code, output, err) = InProcessCli.Run($"bench --models smallcnn --repeats 3 --iters 1 --steps 1 --overhead-calls 1000 --no-reference --json {json}");
         Assert.True(code == 0, err);
         Assert.Contains("smallcnn (batch 128, PGD-1 AT step): RobustCli", output);
         var doc = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
@@ -46,13 +38,13 @@ public sealed class CliTests
         // It reports 50 img/s when asked for channels_last (CL=1), so the test sees the flag reach it.
         File.WriteAllText(script, "import os, sys\nv = 50.0 if os.environ.get('CL') == '1' else 100.0\nprint(f'{sys.argv[1]} bs={sys.argv[2]} pgd{sys.argv[3]} device=cpu images/s={v}')\n");
         var json = Path.Combine(Path.GetDirectoryName(script)!, "bench.json");
-        var (code, output, err) = Run($"bench --models smallcnn --repeats 1 --iters 1 --steps 1 --overhead-calls 1000 --reference {script} --json {json}");
+        var (code, output, err) = InProcessCli.Run($"bench --models smallcnn --repeats 1 --iters 1 --steps 1 --overhead-calls 1000 --reference {script} --json {json}");
         Assert.True(code == 0, err);
         var m = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("models").GetProperty("smallcnn");
         Assert.Equal(100.0, m.GetProperty("pytorch_images_per_s").GetDouble());
         Assert.InRange(m.GetProperty("ratio").GetDouble(), m.GetProperty("robustcli_images_per_s").GetDouble() / 100.0 - 0.002, m.GetProperty("robustcli_images_per_s").GetDouble() / 100.0 + 0.002);
         Assert.Contains("ratio", output);
-        (code, _, err) = Run($"bench --models smallcnn --repeats 1 --iters 1 --steps 1 --overhead-calls 1000 --channels-last --reference {script} --json {json}");
+        (code, _, err) = InProcessCli.Run($"bench --models smallcnn --repeats 1 --iters 1 --steps 1 --overhead-calls 1000 --channels-last --reference {script} --json {json}");
         Assert.True(code == 0, err);
         var cl = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
         Assert.True(cl.GetProperty("machine").GetProperty("channels_last").GetBoolean());
@@ -62,7 +54,7 @@ public sealed class CliTests
     [Fact]
     public void BenchRejectsAnUnknownModelWithExitCode2()
     {
-        var (code, _, err) = Run("bench --models resnet9000 --no-reference");
+        var (code, _, err) = InProcessCli.Run("bench --models resnet9000 --no-reference");
         Assert.Equal(2, code);
         Assert.Contains("unknown model 'resnet9000'", err);
     }

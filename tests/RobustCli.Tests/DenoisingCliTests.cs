@@ -8,14 +8,6 @@ namespace RobustCli.Tests;
 /// <summary>robust train and eval on a denoiser: PSNR/SSIM tables, per-image CSV, PNG strips, PyTorch weights, and the flags' checks.</summary>
 public sealed class DenoisingCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = Cli.Run(args, new InvocationConfiguration { Output = o, Error = e });
-        return (code, o.ToString(), e.ToString());
-    }
-
     private static string Config(string dir)
     {
         var train = TinyPictures.Folder(5, 40, seed: 1, folder: Path.Combine(dir, "train"));
@@ -37,13 +29,13 @@ public sealed class DenoisingCliTests
     {
         var dir = TestPaths.TempDir();
         var runs = TestPaths.TempDir();
-        var (code, output, err) = Run("train", "--config", Config(dir), "--runs-dir", runs, "--no-progress");
+        var (code, output, err) = InProcessCli.Run("train", "--config", Config(dir), "--runs-dir", runs, "--no-progress");
         Assert.True(code == 0, err + output);
         Assert.Contains("ssim gaussian@25 0.", output);
         var run = Directory.GetDirectories(Path.Combine(runs, "tiny-hat")).Single();
         var strips = Path.Combine(dir, "strips");
         var csv = Path.Combine(dir, "eval.csv");
-        (code, output, err) = Run("eval", "--checkpoint", run, "--attack", "obsatk3", "--attack", "uniform-noise:level=5", "--sigma", "15", "--sigma", "25",
+        (code, output, err) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "obsatk3", "--attack", "uniform-noise:level=5", "--sigma", "15", "--sigma", "25",
             "--save-adv", strips, "--out", csv);
         Assert.True(code == 0, err + output);
         Assert.Contains("PSNR (dB)", output);
@@ -69,7 +61,7 @@ public sealed class DenoisingCliTests
         var weights = Path.Combine(run, "checkpoints", "best.pt");
         var copy = Path.Combine(dir, "dncnn.pt");
         File.Copy(weights, copy);
-        (code, output, err) = Run("eval", "--checkpoint", copy, "--arch", "dncnn", "--dataset", "set12", "--data-path", Path.Combine(dir, "test"), "--sigma", "25", "--out", Path.Combine(dir, "bare.csv"));
+        (code, output, err) = InProcessCli.Run("eval", "--checkpoint", copy, "--arch", "dncnn", "--dataset", "set12", "--data-path", Path.Combine(dir, "test"), "--sigma", "25", "--out", Path.Combine(dir, "bare.csv"));
         Assert.True(code == 0, err + output);
         Assert.Contains("dncnn(depth=4,features=12)", output);
         Assert.Equal(File.ReadAllLines(csv)[5].Split(',')[3], File.ReadAllLines(Path.Combine(dir, "bare.csv"))[2].Split(',')[3]);
@@ -84,12 +76,12 @@ public sealed class DenoisingCliTests
         var config = Path.Combine(dir, "c.yaml");
         File.WriteAllText(config, TinyData.Config(data, "standard", 1).Replace("final: [pgd3, cw3]", "final: []"));
         var runs = TestPaths.TempDir();
-        Assert.Equal(0, Run("train", "--config", config, "--runs-dir", runs, "--no-progress").Code);
+        Assert.Equal(0, InProcessCli.Run("train", "--config", config, "--runs-dir", runs, "--no-progress").Code);
         var run = Directory.GetDirectories(Path.Combine(runs, "tiny")).Single();
-        var (code, _, err) = Run("eval", "--checkpoint", run, flag, value);
+        var (code, _, err) = InProcessCli.Run("eval", "--checkpoint", run, flag, value);
         Assert.Equal(2, code);
         Assert.Contains(message, err);
-        (code, _, err) = Run("eval", "--checkpoint", run, "--attack", "obsatk5");
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "obsatk5");
         Assert.Equal(2, code);
         Assert.Contains("attacks denoisers", err);
     }
@@ -98,19 +90,19 @@ public sealed class DenoisingCliTests
     public void ADenoiserEvalWithBadInputExplainsItself()
     {
         var dir = TestPaths.TempDir();
-        var (code, _, err) = Run("eval", "--checkpoint", Path.Combine(dir, "none.pt"), "--arch", "dncnn", "--dataset", "set12");
+        var (code, _, err) = InProcessCli.Run("eval", "--checkpoint", Path.Combine(dir, "none.pt"), "--arch", "dncnn", "--dataset", "set12");
         Assert.Equal(2, code);
         Assert.Contains("no such file", err);
         var runs = TestPaths.TempDir();
-        Assert.Equal(0, Run("train", "--config", Config(dir), "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1").Code);
+        Assert.Equal(0, InProcessCli.Run("train", "--config", Config(dir), "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1").Code);
         var run = Directory.GetDirectories(Path.Combine(runs, "tiny-hat")).Single();
-        (code, _, err) = Run("eval", "--checkpoint", run, "--attack", "cw20");
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "cw20");
         Assert.Equal(2, code);
         Assert.Contains("attacks classifiers only", err);
-        (code, _, err) = Run("eval", "--checkpoint", run, "--sigma", "300");
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", run, "--sigma", "300");
         Assert.Equal(2, code);
         Assert.Contains("--sigma 300", err);
-        (code, _, err) = Run("eval", "--checkpoint", run, "--save-adv", Path.Combine(dir, "adv.pt"));
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", run, "--save-adv", Path.Combine(dir, "adv.pt"));
         Assert.Equal(2, code);
         Assert.Contains("name a folder", err);
         Assert.DoesNotContain("   at ", err);

@@ -12,26 +12,6 @@ namespace RobustCli.Tests;
 /// <summary>robust diagnose passes an honest PGD-AT model and flags the same model behind a gradient-masking input layer.</summary>
 public sealed class DiagnoseCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = Cli.Run(args, new InvocationConfiguration { Output = o, Error = e });
-        return (code, o.ToString(), e.ToString());
-    }
-
-    private static readonly Lazy<string> TrainedRun = new(() =>
-    {
-        var data = TinyData.FashionMnistLike(256, 64);
-        var dir = TestPaths.TempDir();
-        var config = Path.Combine(dir, "c.yaml");
-        File.WriteAllText(config, TinyData.Config(data, "pgd-at", 4).Replace("final: [pgd3, cw3]", "final: [pgd3]").Replace("test_subset: 48", "test_subset: 64"));
-        var runs = TestPaths.TempDir();
-        var (code, _, err) = Run("train", "--config", config, "--runs-dir", runs, "--no-progress");
-        Assert.True(code == 0, err);
-        return Directory.GetDirectories(Path.Combine(runs, "tiny")).Single();
-    });
-
     /// <summary>Rounds the input to 8 gray levels before the model: a non-differentiable step whose gradient is zero.</summary>
     private sealed class Quantizing : Module
     {
@@ -121,7 +101,7 @@ public sealed class DiagnoseCliTests
     public void ASaturatedModelFailsFromTheCommandLineWithExitCodeThree()
     {
         var outDir = TestPaths.TempDir();
-        var (code, output, err) = Run("diagnose", TrainedRun.Value, "--n", "64", "--square-queries", "300", "--out", outDir);
+        var (code, output, err) = InProcessCli.Run("diagnose", InProcessCli.TinyPgdAtRun, "--n", "64", "--square-queries", "300", "--out", outDir);
         Assert.True(code == DiagnoseCommand.CheckFailed, output + err);
         Assert.Contains("FAIL  gradients", output);
         foreach (var f in new[] { "diagnose.md", "diagnose.json", "large-eps.png", "steps.svg", "restarts.png", "gradients.png" })

@@ -7,14 +7,6 @@ namespace RobustCli.Tests;
 /// <summary>A GAT run from the command line: trained, then evaluated from its folder with its heads rebuilt.</summary>
 public sealed class GatCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = Cli.Run(args, new InvocationConfiguration { Output = o, Error = e });
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public void EvalRebuildsTheMultiTaskModelOfAGatRunAndScoresItsMainTask()
     {
@@ -26,11 +18,11 @@ public sealed class GatCliTests
             .Replace("  noilin: {tau: 1}", "  noilin: {tau: 1}\n  gat: {tasks: [rotation, jigsaw, macro], weighting: ew}")
             .Replace("final: [pgd3, cw3]", "final: [pgd3]").Replace("name: tiny", "name: tiny-gat"));
         var runs = TestPaths.TempDir();
-        var (code, _, err) = Run("train", "--config", config, "--runs-dir", runs, "--no-progress");
+        var (code, _, err) = InProcessCli.Run("train", "--config", config, "--runs-dir", runs, "--no-progress");
         Assert.True(code == 0, err);
         var run = Directory.GetDirectories(Path.Combine(runs, "tiny-gat")).Single();
         var csv = Path.Combine(dir, "eval.csv");
-        var (rc, output, error) = Run("eval", "--checkpoint", run, "--attack", "pgd3", "--out", csv);
+        var (rc, output, error) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "pgd3", "--out", csv);
         Assert.True(rc == 0, error + output);
         double Acc(string file, string name) =>
             double.Parse(File.ReadAllLines(file).First(l => l.StartsWith(name + ",", StringComparison.Ordinal)).Split(',')[1], CultureInfo.InvariantCulture);
@@ -42,7 +34,7 @@ public sealed class GatCliTests
         var bare = Path.Combine(dir, "gat-last.pt");
         File.Copy(Path.Combine(run, "checkpoints", "last.pt"), bare);
         var csv2 = Path.Combine(dir, "bare.csv");
-        (rc, output, error) = Run("eval", "--checkpoint", bare, "--arch", "multitask-resnet18", "--dataset", "fashion-mnist",
+        (rc, output, error) = InProcessCli.Run("eval", "--checkpoint", bare, "--arch", "multitask-resnet18", "--dataset", "fashion-mnist",
             "--data-path", data, "--n", "48", "--eps", "0.1", "--attack", "pgd3", "--out", csv2);
         Assert.True(rc == 0, error + output);
         Assert.Equal(Acc(csv, "clean"), Acc(csv2, "clean"), 6);

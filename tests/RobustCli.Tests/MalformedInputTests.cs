@@ -10,14 +10,6 @@ namespace RobustCli.Tests;
 /// </summary>
 public sealed class MalformedInputTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = Cli.Run(args, new InvocationConfiguration { Output = o, Error = e });
-        return (code, o.ToString(), e.ToString());
-    }
-
     private static readonly Lazy<string> Data = new(() => TinyData.FashionMnistLike(64, 16));
 
     /// <summary>The tiny config with one section replaced.</summary>
@@ -176,12 +168,12 @@ public sealed class MalformedInputTests
         var (section, text, key) = Configs[i];
         var path = Path.Combine(TestPaths.TempDir(), "bad.yaml");
         File.WriteAllText(path, Config(section, text));
-        var (code, _, err) = Run("config", "validate", path);
+        var (code, _, err) = InProcessCli.Run("config", "validate", path);
         AssertClean(code, err, text);
         Assert.Matches(new Regex(@"bad\.yaml:\d+:\d+: "), err);
         Assert.Contains(key, err);
         var runs = TestPaths.TempDir();
-        (code, _, err) = Run("train", "--config", path, "--runs-dir", runs, "--no-progress");
+        (code, _, err) = InProcessCli.Run("train", "--config", path, "--runs-dir", runs, "--no-progress");
         AssertClean(code, err, "train " + text);
         Assert.Empty(Directory.GetFileSystemEntries(runs));
     }
@@ -238,7 +230,7 @@ public sealed class MalformedInputTests
         var empty = TestPaths.TempDir();
         var args = Lines[i].Args.Select(a => a == "CONFIG" ? config : a == "SWEEP" ? sweep : a == "EMPTY" ? empty : a).ToList();
         if (args[0] is "train" or "sweep") args.AddRange(["--runs-dir", runs, "--no-progress"]);
-        var (code, _, err) = Run([.. args]);
+        var (code, _, err) = InProcessCli.Run([.. args]);
         AssertClean(code, err, string.Join(' ', args));
         Assert.Contains(Lines[i].Names, err);
         Assert.Empty(Directory.GetFileSystemEntries(runs));
@@ -253,7 +245,7 @@ public sealed class MalformedInputTests
         var path = Path.Combine(TestPaths.TempDir(), "big.yaml");
         File.WriteAllText(path, Config("data", $"data: {{name: fashion-mnist, path: {Data.Value}, val_size: 500}}"));
         var runs = TestPaths.TempDir();
-        var (code, _, err) = Run("train", "--config", path, "--runs-dir", runs, "--no-progress");
+        var (code, _, err) = InProcessCli.Run("train", "--config", path, "--runs-dir", runs, "--no-progress");
         AssertClean(code, err, "val_size 500 of 64");
         Assert.Contains("data.val_size: 500 must be smaller than the 64 training images", err);
         Assert.Empty(Directory.GetFileSystemEntries(runs));

@@ -8,26 +8,6 @@ namespace RobustCli.Tests;
 /// <summary>robust eval --eps-sweep / --steps-sweep / --restarts-sweep on a trained tiny model.</summary>
 public sealed class RobustnessCurveCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = Cli.Run(args, new InvocationConfiguration { Output = o, Error = e });
-        return (code, o.ToString(), e.ToString());
-    }
-
-    private static readonly Lazy<string> TrainedRun = new(() =>
-    {
-        var data = TinyData.FashionMnistLike(256, 64);
-        var dir = TestPaths.TempDir();
-        var config = Path.Combine(dir, "c.yaml");
-        File.WriteAllText(config, TinyData.Config(data, "pgd-at", 3).Replace("final: [pgd3, cw3]", "final: [pgd3]").Replace("test_subset: 48", "test_subset: 64"));
-        var runs = TestPaths.TempDir();
-        var (code, _, err) = Run("train", "--config", config, "--runs-dir", runs, "--no-progress");
-        Assert.True(code == 0, err);
-        return Directory.GetDirectories(Path.Combine(runs, "tiny")).Single();
-    });
-
     private static List<(double Value, string Attack, double Accuracy)> Read(string csv) =>
         File.ReadAllLines(csv).Skip(1).Select(l => l.Split(','))
             .Select(f => (double.Parse(f[0], CultureInfo.InvariantCulture), f[1], double.Parse(f[2], CultureInfo.InvariantCulture))).ToList();
@@ -37,7 +17,7 @@ public sealed class RobustnessCurveCliTests
     {
         var dir = TestPaths.TempDir();
         var csv = Path.Combine(dir, "eps.csv");
-        var (code, output, err) = Run("eval", "--checkpoint", TrainedRun.Value, "--attack", "pgd10", "--eps-sweep", "0,0.05,0.1,0.3,1", "--out", csv, "--no-progress");
+        var (code, output, err) = InProcessCli.Run("eval", "--checkpoint", InProcessCli.TinyPgdAtRun, "--attack", "pgd10", "--eps-sweep", "0,0.05,0.1,0.3,1", "--out", csv, "--no-progress");
         Assert.True(code == 0, err + output);
         var points = Read(csv);
         Assert.Equal(10, points.Count);
@@ -57,20 +37,20 @@ public sealed class RobustnessCurveCliTests
     {
         var dir = TestPaths.TempDir();
         var csv = Path.Combine(dir, "steps.csv");
-        var (code, output, err) = Run("eval", "--checkpoint", TrainedRun.Value, "--attack", "pgd3:alpha=0.02", "--steps-sweep", "1,3,10", "--out", csv, "--no-progress");
+        var (code, output, err) = InProcessCli.Run("eval", "--checkpoint", InProcessCli.TinyPgdAtRun, "--attack", "pgd3:alpha=0.02", "--steps-sweep", "1,3,10", "--out", csv, "--no-progress");
         Assert.True(code == 0, err + output);
         var pgd = Read(csv).Where(p => p.Attack == "pgd3:alpha=0.02").ToList();
         Assert.Equal([1, 3, 10], pgd.Select(p => p.Value));
         // Ten steps of 0.02 reach the boundary of the 0.1 ball; one step cannot.
         Assert.True(pgd[2].Accuracy <= pgd[0].Accuracy, string.Join(", ", pgd));
 
-        (code, _, err) = Run("eval", "--checkpoint", TrainedRun.Value, "--attack", "fgsm", "--steps-sweep", "1,2", "--out", Path.Combine(dir, "bad.csv"), "--no-progress");
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", InProcessCli.TinyPgdAtRun, "--attack", "fgsm", "--steps-sweep", "1,2", "--out", Path.Combine(dir, "bad.csv"), "--no-progress");
         Assert.Equal(2, code);
         Assert.Contains("unknown option(s) steps", err);
-        (code, _, err) = Run("eval", "--checkpoint", TrainedRun.Value, "--attack", "pgd3", "--restarts-sweep", "1,2.5", "--no-progress");
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", InProcessCli.TinyPgdAtRun, "--attack", "pgd3", "--restarts-sweep", "1,2.5", "--no-progress");
         Assert.Equal(2, code);
         Assert.Contains("--restarts-sweep", err);
-        (code, _, err) = Run("eval", "--checkpoint", TrainedRun.Value, "--attack", "pgd3", "--eps-sweep", "0,1", "--steps-sweep", "1,2", "--no-progress");
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", InProcessCli.TinyPgdAtRun, "--attack", "pgd3", "--eps-sweep", "0,1", "--steps-sweep", "1,2", "--no-progress");
         Assert.Equal(2, code);
         Assert.Contains("one robustness curve at a time", err);
     }

@@ -7,14 +7,6 @@ namespace RobustCli.Tests;
 /// <summary>robust train and eval on an SoE: its outputs, the adaptive attack, transfer between runs.</summary>
 public sealed class SoeCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = Cli.Run(args, new InvocationConfiguration { Output = o, Error = e });
-        return (code, o.ToString(), e.ToString());
-    }
-
     private static double Acc(string csv, string name) =>
         double.Parse(File.ReadAllLines(csv).First(l => l.StartsWith(name + ",", StringComparison.Ordinal)).Split(',')[1], CultureInfo.InvariantCulture);
 
@@ -31,20 +23,20 @@ public sealed class SoeCliTests
         var runs = TestPaths.TempDir();
         foreach (var c in new[] { soeConfig, plainConfig })
         {
-            var (code, _, err) = Run("train", "--config", c, "--runs-dir", runs, "--no-progress");
+            var (code, _, err) = InProcessCli.Run("train", "--config", c, "--runs-dir", runs, "--no-progress");
             Assert.True(code == 0, err);
         }
         var soe = Directory.GetDirectories(Path.Combine(runs, "tiny-soe")).Single();
         var plain = Directory.GetDirectories(Path.Combine(runs, "tiny")).Single();
 
         var selected = Path.Combine(dir, "selected.csv");
-        var (rc, output, error) = Run("eval", "--checkpoint", soe, "--attack", "pgd3", "--attack", "soe-adaptive3", "--n", "48", "--out", selected);
+        var (rc, output, error) = InProcessCli.Run("eval", "--checkpoint", soe, "--attack", "pgd3", "--attack", "soe-adaptive3", "--n", "48", "--out", selected);
         Assert.True(rc == 0, error);
         Assert.True(Acc(selected, "soe-adaptive3") <= Acc(selected, "clean"));
         foreach (var output_ in new[] { "expert0", "expert1", "ensemble" })
         {
             var csv = Path.Combine(dir, output_ + ".csv");
-            (rc, output, error) = Run("eval", "--checkpoint", soe, "--attack", "pgd3", "--n", "48", "--output", output_, "--out", csv);
+            (rc, output, error) = InProcessCli.Run("eval", "--checkpoint", soe, "--attack", "pgd3", "--n", "48", "--output", output_, "--out", csv);
             Assert.True(rc == 0, error);
             Assert.Contains($"soe/{output_} on fashion-mnist", output);
             Assert.DoesNotContain("train mode", output + error);
@@ -52,11 +44,11 @@ public sealed class SoeCliTests
         // Transfer: examples crafted on the plain run, answered by the SoE; and the same examples saved and read back.
         var transfer = Path.Combine(dir, "transfer.csv");
         var saved = Path.Combine(dir, "adv.safetensors");
-        (rc, output, error) = Run("eval", "--checkpoint", soe, "--attack", "pgd3", "--n", "48", "--transfer-from", plain, "--out", transfer, "--save-adv", saved);
+        (rc, output, error) = InProcessCli.Run("eval", "--checkpoint", soe, "--attack", "pgd3", "--n", "48", "--transfer-from", plain, "--out", transfer, "--save-adv", saved);
         Assert.True(rc == 0, error);
         Assert.Contains("transfer: examples from", output);
         var again = Path.Combine(dir, "again.csv");
-        (rc, _, error) = Run("eval", "--checkpoint", soe, "--attack", "pgd3", "--n", "48", "--transfer-from", saved, "--out", again);
+        (rc, _, error) = InProcessCli.Run("eval", "--checkpoint", soe, "--attack", "pgd3", "--n", "48", "--transfer-from", saved, "--out", again);
         Assert.True(rc == 0, error);
         Assert.Equal(Acc(transfer, "pgd3"), Acc(again, "pgd3"));
         Assert.Equal(Acc(selected, "clean"), Acc(transfer, "clean"));
@@ -69,11 +61,11 @@ public sealed class SoeCliTests
                      (["--transfer-from", plain, "--state", Path.Combine(dir, "s.json")], "not resumable"),
                  })
         {
-            (rc, _, error) = Run(["eval", "--checkpoint", soe, "--n", "8", .. args]);
+            (rc, _, error) = InProcessCli.Run(["eval", "--checkpoint", soe, "--n", "8", .. args]);
             Assert.Equal(2, rc);
             Assert.Contains(message, error);
         }
-        (rc, _, error) = Run("eval", "--checkpoint", plain, "--n", "8", "--output", "expert0");
+        (rc, _, error) = InProcessCli.Run("eval", "--checkpoint", plain, "--n", "8", "--output", "expert0");
         Assert.Equal(2, rc);
         Assert.Contains("has one output", error);
     }

@@ -7,14 +7,6 @@ namespace RobustCli.Tests;
 /// <summary>The commands end to end on tiny data the tests make: train, eval, runs, config, sweep, resume after a kill.</summary>
 public sealed class TrainEvalCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = Cli.Build().Parse(args).Invoke(new InvocationConfiguration { Output = o, Error = e });
-        return (code, o.ToString(), e.ToString());
-    }
-
     /// <summary>Runs the CLI in its own process and kills it (the whole tree) as soon as <paramref name="ready"/> holds.</summary>
     private static void KillWhen(IEnumerable<string> args, Func<bool> ready, string finishedTooSoon)
     {
@@ -47,25 +39,25 @@ public sealed class TrainEvalCliTests
         var data = TinyData.FashionMnistLike();
         var runs = TestPaths.TempDir();
         var cfg = WriteConfig(TinyData.Config(data));
-        var (code, output, err) = Run("train", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1", "--name", "cli");
+        var (code, output, err) = InProcessCli.Run("train", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1", "--name", "cli");
         Assert.True(code == 0, err);
         Assert.Contains("run folder: ", output);
         Assert.Contains("epoch 1/1", err); // log lines go to stderr
         var runDir = Directory.GetDirectories(Path.Combine(runs, "cli")).Single();
 
         var csv = Path.Combine(TestPaths.TempDir(), "eval.csv");
-        (code, output, err) = Run("eval", "--checkpoint", runDir, "--attack", "pgd3", "--attack", "fgsm", "--n", "32", "--out", csv);
+        (code, output, err) = InProcessCli.Run("eval", "--checkpoint", runDir, "--attack", "pgd3", "--attack", "fgsm", "--n", "32", "--out", csv);
         Assert.True(code == 0, err);
         Assert.Contains("worst case", output);
         var rows = File.ReadAllLines(csv);
         Assert.Equal(["attack,accuracy,seconds,n", "clean", "pgd3", "fgsm", "worst_case"], rows.Select((r, i) => i == 0 ? r : r.Split(',')[0]));
         Assert.All(rows.Skip(1), r => Assert.EndsWith(",32", r));
 
-        (code, output, _) = Run("runs", "list", "--runs-dir", runs);
+        (code, output, _) = InProcessCli.Run("runs", "list", "--runs-dir", runs);
         Assert.Equal(0, code);
         Assert.Contains("pgd-at", output);
         Assert.Contains("completed", output);
-        (code, output, _) = Run("runs", "show", runDir);
+        (code, output, _) = InProcessCli.Run("runs", "show", runDir);
         Assert.Equal(0, code);
         Assert.Contains("status     completed", output);
         Assert.Matches(@"best       epoch 1, validation clean \d+\.\d\d%, robust \d+\.\d\d%", output);
@@ -78,14 +70,14 @@ public sealed class TrainEvalCliTests
         var data = TinyData.FashionMnistLike();
         var runs = TestPaths.TempDir();
         var cfg = WriteConfig(TinyData.Config(data));
-        Assert.Equal(0, Run("train", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1", "--name", "aa").Code);
+        Assert.Equal(0, InProcessCli.Run("train", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1", "--name", "aa").Code);
         var runDir = Directory.GetDirectories(Path.Combine(runs, "aa")).Single();
         var dir = TestPaths.TempDir();
         var (csv, adv, state) = (Path.Combine(dir, "aa.csv"), Path.Combine(dir, "adv.pt"), Path.Combine(dir, "state.json"));
         string[] args = ["eval", "--checkpoint", runDir, "--attack", "pgd3", "--attack", "autoattack", "--version", "custom",
             "--component", "apgd-ce:steps=10", "--component", "fab-t:steps=5,targets=2", "--component", "square:queries=50",
             "--n", "24", "--batch-size", "10", "--out", csv, "--save-adv", adv, "--state", state, "--no-progress"];
-        var (code, output, err) = Run(args);
+        var (code, output, err) = InProcessCli.Run(args);
         Assert.True(code == 0, err);
         Assert.Contains("autoattack-custom ← apgd-ce", output);
         Assert.Contains("largest Linf perturbation", output);
@@ -132,12 +124,12 @@ public sealed class TrainEvalCliTests
         }
 
         // The state file makes a rerun resume: nothing left to attack, the same table.
-        var (code2, output2, err2) = Run(args);
+        var (code2, output2, err2) = InProcessCli.Run(args);
         Assert.True(code2 == 0, err2);
         Assert.Contains("resuming from", output2);
         Assert.Equal(File.ReadAllLines(csv).Select(l => string.Join(",", l.Split(',').Take(2))), rows.Select(r => r[0] + "," + r[1]).Prepend("attack,accuracy"));
         // Settings that do not match the state are refused with exit code 2.
-        var (code3, _, err3) = Run([.. args.Select(a => a == "pgd3" ? "pgd5" : a)]);
+        var (code3, _, err3) = InProcessCli.Run([.. args.Select(a => a == "pgd3" ? "pgd5" : a)]);
         Assert.Equal(2, code3);
         Assert.Contains("other settings", err3);
     }
@@ -147,13 +139,13 @@ public sealed class TrainEvalCliTests
     {
         var data = TinyData.FashionMnistLike(64, 64);
         var runs = TestPaths.TempDir();
-        Assert.Equal(0, Run("train", "--config", WriteConfig(TinyData.Config(data)), "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1", "--name", "k").Code);
+        Assert.Equal(0, InProcessCli.Run("train", "--config", WriteConfig(TinyData.Config(data)), "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1", "--name", "k").Code);
         var runDir = Directory.GetDirectories(Path.Combine(runs, "k")).Single();
         var dir = TestPaths.TempDir();
         string[] Args(string name, string? state) => ["eval", "--checkpoint", runDir, "--attack", "autoattack", "--version", "custom",
             "--component", "apgd-ce:steps=40", "--component", "apgd-t:steps=20,targets=3", "--component", "square:queries=100", "--eps", "0.15",
             "--batch-size", "4", "--out", Path.Combine(dir, name + ".csv"), "--no-progress", .. (state == null ? Array.Empty<string>() : ["--state", state])];
-        var (code, _, err) = Run(Args("straight", null));
+        var (code, _, err) = InProcessCli.Run(Args("straight", null));
         Assert.True(code == 0, err);
 
         var state = Path.Combine(dir, "state.json");
@@ -167,7 +159,7 @@ public sealed class TrainEvalCliTests
             }
             catch (Exception e) when (e is InvalidDataException or IOException) { return false; }
         }, "the evaluation finished before it could be killed; make it longer");
-        (code, var output, err) = Run(Args("killed", state));
+        (code, var output, err) = InProcessCli.Run(Args("killed", state));
         Assert.True(code == 0, err);
         Assert.Contains("resuming from", output);
         Assert.Equal(File.ReadAllLines(Path.Combine(dir, "straight-samples.csv")), File.ReadAllLines(Path.Combine(dir, "killed-samples.csv")));
@@ -182,7 +174,7 @@ public sealed class TrainEvalCliTests
         var yaml = TinyData.Config(data).Replace("final: [pgd3, cw3]",
             "final: [pgd3, 'autoattack:version=custom,attacks=apgd-ce:steps=5+square:queries=20'], autoattack_n: 16");
         var runs = TestPaths.TempDir();
-        var (code, _, err) = Run("train", "--config", WriteConfig(yaml), "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1");
+        var (code, _, err) = InProcessCli.Run("train", "--config", WriteConfig(yaml), "--runs-dir", runs, "--no-progress", "--set", "train.epochs=1");
         Assert.True(code == 0, err);
         var runDir = Directory.GetDirectories(Path.Combine(runs, "tiny")).Single();
         var rows = File.ReadAllLines(Path.Combine(runDir, "final_eval.csv")).Skip(1).Select(r => r.Split(',')).ToList();
@@ -195,7 +187,7 @@ public sealed class TrainEvalCliTests
         Assert.EndsWith("not_evaluated,-1,NaN", samples[^1]);
         // A misspelt attack in eval.final is a config error, with its line.
         var bad = TinyData.Config(data).Replace("final: [pgd3, cw3]", "final: [pgd3, 'autoattack:versoin=plus']");
-        (code, _, err) = Run("train", "--config", WriteConfig(bad), "--runs-dir", runs, "--no-progress");
+        (code, _, err) = InProcessCli.Run("train", "--config", WriteConfig(bad), "--runs-dir", runs, "--no-progress");
         Assert.Equal(2, code);
         Assert.Contains("eval.final[1]", err);
     }
@@ -207,12 +199,12 @@ public sealed class TrainEvalCliTests
         var dir = TestPaths.TempDir();
         TestPaths.RunPython("interop.py", "save", "smallcnn", "2", dir);
         var data = TinyData.FashionMnistLike(16, 16);
-        var (code, output, err) = Run("eval", "--checkpoint", Path.Combine(dir, "dataparallel.pt"), "--arch", "smallcnn", "--dataset", "fashion-mnist",
+        var (code, output, err) = InProcessCli.Run("eval", "--checkpoint", Path.Combine(dir, "dataparallel.pt"), "--arch", "smallcnn", "--dataset", "fashion-mnist",
             "--data-path", data, "--eps", "0.1", "--attack", "autoattack:version=custom,attacks=apgd-ce:steps=5+square:queries=10", "--out", Path.Combine(dir, "e.csv"), "--no-progress");
         Assert.True(code == 0, err);
         Assert.Contains("smallcnn on fashion-mnist, 16 test images, eps 0.1", output);
         Assert.Contains("autoattack-custom ← square", output);
-        (code, _, err) = Run("eval", "--checkpoint", Path.Combine(dir, "dataparallel.pt"), "--arch", "preact18", "--dataset", "fashion-mnist",
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", Path.Combine(dir, "dataparallel.pt"), "--arch", "preact18", "--dataset", "fashion-mnist",
             "--data-path", data, "--eps", "0.1", "--out", Path.Combine(dir, "e.csv"));
         Assert.Equal(2, code);
     }
@@ -220,7 +212,7 @@ public sealed class TrainEvalCliTests
     [Fact]
     public void EvalOfAWeightsFileNeedsArchDatasetAndEps()
     {
-        var (code, _, err) = Run("eval", "--checkpoint", Path.Combine(TestPaths.TempDir(), "missing.pt"));
+        var (code, _, err) = InProcessCli.Run("eval", "--checkpoint", Path.Combine(TestPaths.TempDir(), "missing.pt"));
         Assert.Equal(2, code);
         Assert.Contains("no such file or run folder", err);
         var file = Path.Combine(TestPaths.TempDir(), "w.pt");
@@ -228,11 +220,11 @@ public sealed class TrainEvalCliTests
         using (var m = new RobustCli.Core.Models.SmallCnn())
         using (var sd = m.StateDict())
             RobustCli.Torch.Serialization.Weights.Save(file, sd.Select(kv => new KeyValuePair<string, RobustCli.Torch.Tensor>("module." + kv.Key, kv.Value)));
-        (code, _, err) = Run("eval", "--checkpoint", file);
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", file);
         Assert.Equal(2, code);
         Assert.Contains("--dataset", err);
         var data = TinyData.FashionMnistLike();
-        (code, var output, err) = Run("eval", "--checkpoint", file, "--dataset", "fashion-mnist", "--arch", "smallcnn", "--eps", "0.1",
+        (code, var output, err) = InProcessCli.Run("eval", "--checkpoint", file, "--dataset", "fashion-mnist", "--arch", "smallcnn", "--eps", "0.1",
             "--data-path", data, "--n", "16", "--attack", "pgd2", "--out", Path.Combine(TestPaths.TempDir(), "e.csv"));
         Assert.True(code == 0, err);
         Assert.Contains("16 test images, eps 0.1", output);
@@ -245,11 +237,11 @@ public sealed class TrainEvalCliTests
     [InlineData("data: {name: cifar10, path: /nonexistent}\n", "dataset 'cifar10'")]
     public void UserErrorsExitWith2AndAMessageNotAStackTrace(string yaml, string message)
     {
-        var (code, _, err) = Run("train", "--config", WriteConfig(yaml), "--runs-dir", TestPaths.TempDir(), "--no-progress");
+        var (code, _, err) = InProcessCli.Run("train", "--config", WriteConfig(yaml), "--runs-dir", TestPaths.TempDir(), "--no-progress");
         Assert.Equal(2, code);
         Assert.Contains(message, err);
         Assert.DoesNotContain("   at ", err);
-        (code, _, err) = Run("config", "validate", WriteConfig(yaml));
+        (code, _, err) = InProcessCli.Run("config", "validate", WriteConfig(yaml));
         if (!message.StartsWith("dataset", StringComparison.Ordinal))
         {
             Assert.Equal(2, code);
@@ -260,11 +252,11 @@ public sealed class TrainEvalCliTests
     [Fact]
     public void ConfigShowPrintsEveryDefaultWithSetsApplied()
     {
-        var (code, output, _) = Run("config", "show", Path.Combine(TestPaths.RepoRoot, "configs", "quickstart.yaml"), "--set", "train.epochs=7");
+        var (code, output, _) = InProcessCli.Run("config", "show", Path.Combine(TestPaths.RepoRoot, "configs", "quickstart.yaml"), "--set", "train.epochs=7");
         Assert.Equal(0, code);
         Assert.Contains("epochs: 7", output);
         Assert.Contains("half_cap_until_epoch: 90", output);
-        (code, output, _) = Run("config", "validate", Path.Combine(TestPaths.RepoRoot, "configs", "trades-sweep.yaml"));
+        (code, output, _) = InProcessCli.Run("config", "validate", Path.Combine(TestPaths.RepoRoot, "configs", "trades-sweep.yaml"));
         Assert.Equal(0, code);
         Assert.Contains("sweep over train.trades.beta, seed", output);
     }
@@ -274,12 +266,12 @@ public sealed class TrainEvalCliTests
     {
         var data = TinyData.FashionMnistLike(96, 16);
         var cfg = WriteConfig(TinyData.Config(data, "trades", 1, "sweep:\n  train.beta: [1, 6]\n"));
-        var (code, output, _) = Run("sweep", "--config", cfg, "--dry-run");
+        var (code, output, _) = InProcessCli.Run("sweep", "--config", cfg, "--dry-run");
         Assert.Equal(0, code);
         Assert.Contains("2 job(s):", output);
         Assert.Contains("2. train.beta=6", output);
         var runs = TestPaths.TempDir();
-        (code, output, var err) = Run("sweep", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "eval.final=[]");
+        (code, output, var err) = InProcessCli.Run("sweep", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "eval.final=[]");
         Assert.True(code == 0, err);
         var summary = Directory.GetFiles(Path.Combine(runs, "tiny"), "sweep-*.csv").Single();
         var lines = File.ReadAllLines(summary);
@@ -294,7 +286,7 @@ public sealed class TrainEvalCliTests
         var data = TinyData.FashionMnistLike(640, 32);
         var cfg = WriteConfig(TinyData.Config(data, "pgd-at", 3));
         var straightRuns = TestPaths.TempDir();
-        Assert.Equal(0, Run("train", "--config", cfg, "--runs-dir", straightRuns, "--no-progress").Code);
+        Assert.Equal(0, InProcessCli.Run("train", "--config", cfg, "--runs-dir", straightRuns, "--no-progress").Code);
         var straight = Directory.GetDirectories(Path.Combine(straightRuns, "tiny")).Single();
 
         // The real thing: the CLI in its own process, killed once its first epoch is checkpointed.
@@ -306,7 +298,7 @@ public sealed class TrainEvalCliTests
             return runDir != null && File.Exists(Path.Combine(runDir, "checkpoints", "last.pt"));
         }, "the run finished before it could be killed; make the test data larger");
         Assert.NotNull(runDir);
-        var (code, _, err) = Run("train", "--resume", runDir!, "--no-progress");
+        var (code, _, err) = InProcessCli.Run("train", "--resume", runDir!, "--no-progress");
         Assert.True(code == 0, err);
         static IEnumerable<string> Rows(string dir) => File.ReadAllLines(Path.Combine(dir, "metrics.csv"))
             .Select(l => string.Join(",", l.Split(',').Where((_, i) => i is not (9 or 10)))); // drop seconds, images/s
@@ -319,7 +311,7 @@ public sealed class TrainEvalCliTests
     [Fact]
     public void ResumeRefusesNewSettings()
     {
-        var (code, _, err) = Run("train", "--resume", TestPaths.TempDir(), "--set", "train.beta=1");
+        var (code, _, err) = InProcessCli.Run("train", "--resume", TestPaths.TempDir(), "--set", "train.beta=1");
         Assert.Equal(2, code);
         Assert.Contains("drop --config and --set", err);
     }

@@ -44,7 +44,7 @@ public static class MaskingDiagnosis
         var warnings = new List<string>();
         var l2 = o.Norm == Norm.L2 ? "-l2" : "";
 
-        double Acc(string spec, double eps, List<string>? warn = null, SuiteDefaults? defaults = null)
+        EvaluationResult Evaluate(string spec, double eps, List<string>? warn = null, SuiteDefaults? defaults = null)
         {
             var suite = AttackSuites.Parse(spec, eps, numClasses, defaults ?? new SuiteDefaults(o.Norm, Seed: o.Seed));
             var r = RobustnessEvaluator.Evaluate(model, data, [suite], new EvaluationOptions
@@ -52,11 +52,13 @@ public static class MaskingDiagnosis
                 BatchSize = o.BatchSize, Device = o.Device, RunChecks = warn != null, Warn = warn == null ? null : m => { if (!warn.Contains(m)) warn.Add(m); },
             });
             o.Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{spec} at eps {eps:G4}: {100 * r.Suites[0].RobustAccuracy:F2}% robust (clean {100 * r.CleanAccuracy:F2}%)"));
-            return r.Suites[0].RobustAccuracy;
+            return r;
         }
+        double Acc(string spec, double eps, SuiteDefaults? defaults = null) => Evaluate(spec, eps, defaults: defaults).Suites[0].RobustAccuracy;
 
-        var clean = CleanAccuracy(model, data, o);
-        var pgd = Acc($"pgd20{l2}", o.Eps, warnings);
+        // The first evaluation's clean pass is the clean accuracy of every curve (budget 0).
+        var first = Evaluate($"pgd20{l2}", o.Eps, warnings);
+        var (clean, pgd) = (first.CleanAccuracy, first.Suites[0].RobustAccuracy);
 
         // Budgets up to 16 eps (the whole box for Linf at 1): a model whose accuracy stays up there hides gradients.
         // No random start here: at such budgets a random start alone is noise enough to fool any model.
@@ -120,21 +122,6 @@ public static class MaskingDiagnosis
     }
 
     private static string Format(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
-
-    private static double CleanAccuracy(Module model, ImageDataset data, Options o)
-    {
-        using var scope = DisposeScope.Open();
-        using var _ = torch.NoGrad();
-        var (x, y) = RobustnessEvaluator.ToTensors(data, o.Device);
-        long right = 0;
-        for (var s = 0; s < data.Count; s += o.BatchSize)
-        {
-            using var b = DisposeScope.Open();
-            var n = Math.Min(o.BatchSize, data.Count - s);
-            right += model.Forward(x.Narrow(0, s, n)).Argmax(1).Eq(y.Narrow(0, s, n)).Sum().ItemLong();
-        }
-        return right / (double)Math.Max(1, data.Count);
-    }
 
     /// <summary>Per point, the L1 norm of the cross entropy's gradient with respect to the input, in eval mode.</summary>
     public static IReadOnlyList<double> GradientNorms(Module model, ImageDataset data, Options o)

@@ -38,19 +38,22 @@ public sealed record EvaluationReport(string CheckpointFile, string Dataset, str
     public IReadOnlyList<HypocriticalResult> Hypocritical { get; init; } = [];
 }
 
+/// <summary>A loaded model (and the view of it evaluated) with its test points and budget; disposing frees the model.</summary>
+public sealed record LoadedEvaluation(Classifier Model, RobustCli.Torch.nn.Module Evaluated, ImageDataset Test, double Eps, int NumClasses, Device Device,
+    string File, string Arch, string Dataset, IReadOnlyList<string> Warnings) : IDisposable
+{
+    /// <summary>What a resumable evaluation's fingerprint names: architecture, its options and the output evaluated.</summary>
+    public string Identity { get; init; } = "";
+    public string Normalize { get; init; } = "";
+    public void Dispose() => Model.Dispose();
+}
+
 /// <summary>
 /// robust eval: loads a model from a run folder (its config names architecture, dataset and eps) or from a weights
 /// file (ours or PyTorch's: RobustBench's prefix stripping, normalization buffers and key names are handled), and
 /// measures clean accuracy, each suite's robust accuracy (AutoAttack's per-sample worst case over its attacks) and
 /// the worst case over all.
 /// </summary>
-/// <summary>A loaded model (and the view of it evaluated) with its test points and budget; disposing frees the model.</summary>
-public sealed record LoadedEvaluation(Classifier Model, RobustCli.Torch.nn.Module Evaluated, ImageDataset Test, double Eps, int NumClasses, Device Device,
-    string File, string Arch, string Dataset, IReadOnlyList<string> Warnings) : IDisposable
-{
-    public void Dispose() => Model.Dispose();
-}
-
 public static class EvaluationJob
 {
     public static EvaluationReport Run(EvaluationRequest req, string? repoRoot)
@@ -77,26 +80,20 @@ public static class EvaluationJob
         if (hypocritical.Count > 0 && req.TransferFrom != null)
             throw new ConfigException("--attack hypocritical: hypocritical perturbations are crafted on the evaluated model itself; drop --transfer-from or the attack");
         var suites = Suites(req.Attacks.Where(a => !IsHypocritical(a)).ToList(), eps, DatasetCatalog.Get(datasetName).NumClasses, defaults, warnings.Add);
-        var target = LoadModel(req.Checkpoint, located, req.Dataset, req.Arch, req.Normalize, warnings, req.Log);
-        using var model = target.Model;
-        var device = JobRuntime.ResolveDevice(req.Device);
-        var test = DatasetCatalog.Load(target.Dataset, train: false, req.DataPath ?? target.Config?.Data.Path, repoRoot);
-        if (req.N > 0) test = test.Take(req.N);
-        var evaluated = Select(model, req.Output, target.Arch);
+        using var loaded = Load(req, repoRoot, located, eps, warnings);
+        var (evaluated, test, device) = (loaded.Evaluated, loaded.Test, loaded.Device);
+        var shown = req.Output != null ? "its output " + req.Output : loaded.Arch;
         if (suites.SelectMany(s => s.Stages).FirstOrDefault(a => a is SelectionAdaptiveAttack) is { } adaptive && evaluated is not IExpertEnsemble)
-            throw new ConfigException($"--attack {adaptive.Name}: it attacks a model that selects among experts (model.arch soe){(req.Output != null ? ", not its output " + req.Output : $", not {target.Arch}")}");
+            throw new ConfigException($"--attack {adaptive.Name}: it attacks a model that selects among experts (model.arch soe), not {shown}");
         if (suites.SelectMany(s => s.Stages).FirstOrDefault(a => a is CifsJointAttack) is { } cifs && (evaluated is not IMultiOutput m || !m.OutputNames.Contains("probe0")))
-            throw new ConfigException($"--attack {cifs.Name}: it attacks a model with CIFS probes (model.arch cifs-resnet18){(req.Output != null ? ", not its output " + req.Output : $", not {target.Arch}")}");
-        model.To(device);
-        // The view of an output is a module of its own: it goes to eval mode with the model it wraps.
-        evaluated.Eval();
+            throw new ConfigException($"--attack {cifs.Name}: it attacks a model with CIFS probes (model.arch cifs-resnet18), not {shown}");
         foreach (var w in warnings) req.Warn?.Invoke(w);
         var options = new EvaluationOptions
         {
             BatchSize = req.BatchSize,
             Device = device,
             StatePath = req.StatePath,
-            Fingerprint = Fingerprint(target.File, target.Arch + "(" + target.Options + ")" + (req.Output != null ? "/" + req.Output : ""), eps, target.Normalize),
+            Fingerprint = Fingerprint(loaded.File, loaded.Identity, eps, loaded.Normalize),
             KeepAdversarial = req.KeepAdversarial,
             Log = req.Log,
             Warn = req.Warn,
@@ -118,13 +115,13 @@ public static class EvaluationJob
         else
         {
             var sourceWarnings = new List<string>();
-            var source = LoadModel(req.TransferFrom, Locate(req.TransferFrom), req.Dataset ?? target.Dataset, null, null, sourceWarnings, req.Log);
+            var source = LoadModel(req.TransferFrom, Locate(req.TransferFrom), req.Dataset ?? loaded.Dataset, null, null, sourceWarnings, req.Log);
             using var sourceModel = source.Model;
-            if (source.Dataset != target.Dataset)
-                throw new ConfigException($"--transfer-from {req.TransferFrom}: that model was trained on {source.Dataset}, this one on {target.Dataset}");
+            if (source.Dataset != loaded.Dataset)
+                throw new ConfigException($"--transfer-from {req.TransferFrom}: that model was trained on {source.Dataset}, this one on {loaded.Dataset}");
             foreach (var w in sourceWarnings) req.Warn?.Invoke("source model: " + w);
             sourceModel.To(device);
-            req.Log?.Invoke($"transfer: crafting on {source.File} ({source.Arch}), answering with {target.File} ({target.Arch}{(req.Output != null ? "/" + req.Output : "")})");
+            req.Log?.Invoke($"transfer: crafting on {source.File} ({source.Arch}), answering with {loaded.File} ({loaded.Arch}{(req.Output != null ? "/" + req.Output : "")})");
             result = TransferEvaluator.Craft(sourceModel, evaluated, test, suites, options);
         }
         var all = warnings.Concat(result.Warnings).Distinct().ToList();
@@ -135,7 +132,7 @@ public static class EvaluationJob
             req.Log?.Invoke($"hypocritical risk ({h.spec}): {r.MadeCorrect} of {r.Misclassified} misclassified points made to look correct ({r.Seconds:F1} s)");
             return r;
         }).ToList();
-        return new EvaluationReport(target.File, target.Dataset, target.Arch + (req.Output != null ? "/" + req.Output : ""), eps,
+        return new EvaluationReport(loaded.File, loaded.Dataset, loaded.Arch + (req.Output != null ? "/" + req.Output : ""), eps,
             new EvaluationResult(result.Labels, result.CleanPrediction, result.Suites, result.CleanSeconds, all)
             {
                 Adversarial = result.Adversarial,
@@ -159,10 +156,14 @@ public static class EvaluationJob
     /// </summary>
     public static LoadedEvaluation Load(EvaluationRequest req, string? repoRoot)
     {
-        var warnings = new List<string>();
         var located = Locate(req.Checkpoint);
         var eps = req.Eps ?? located.Config?.Attack.Eps
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
+        return Load(req, repoRoot, located, eps, []);
+    }
+
+    private static LoadedEvaluation Load(EvaluationRequest req, string? repoRoot, (string File, RunConfig? Config) located, double eps, List<string> warnings)
+    {
         var target = LoadModel(req.Checkpoint, located, req.Dataset, req.Arch, req.Normalize, warnings, req.Log);
         try
         {
@@ -171,9 +172,14 @@ public static class EvaluationJob
             if (req.N > 0) test = test.Take(req.N);
             var evaluated = Select(target.Model, req.Output, target.Arch);
             target.Model.To(device);
+            // The view of an output is a module of its own: it goes to eval mode with the model it wraps.
             evaluated.Eval();
             return new LoadedEvaluation(target.Model, evaluated, test, eps, DatasetCatalog.Get(target.Dataset).NumClasses, device, target.File,
-                target.Arch, target.Dataset, warnings);
+                target.Arch, target.Dataset, warnings)
+            {
+                Identity = target.Arch + "(" + target.Options + ")" + (req.Output != null ? "/" + req.Output : ""),
+                Normalize = target.Normalize,
+            };
         }
         catch
         {

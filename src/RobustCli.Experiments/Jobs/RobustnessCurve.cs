@@ -2,7 +2,6 @@ using System.Globalization;
 using CsvHelper;
 using RobustCli.Experiments.Plots;
 using RobustCli.Torch.Serialization;
-using ScottPlot;
 
 namespace RobustCli.Experiments.Jobs;
 
@@ -83,21 +82,8 @@ public static class RobustnessCurve
     });
 
     /// <summary>Accuracy (%) against the parameter, one curve per attack and the clean accuracy; ε is drawn in /255 units.</summary>
-    public static Figure Plot(CurveParameter p, IReadOnlyList<CurvePoint> points, string title, string name)
-    {
-        var plot = TrainingCurves.NewPlot(title, "accuracy (%)");
-        plot.XLabel(p == CurveParameter.Eps ? "ε (× 1/255)" : Key(p));
-        plot.ShowLegend(Alignment.UpperRight);
-        var palette = new ScottPlot.Palettes.Category10();
-        var i = 0;
-        foreach (var g in points.GroupBy(pt => pt.Attack))
-        {
-            var s = plot.Add.Scatter(g.Select(pt => p == CurveParameter.Eps ? pt.Value * 255 : pt.Value).ToArray(), g.Select(pt => 100 * pt.Accuracy).ToArray());
-            s.LegendText = g.Key;
-            s.Color = g.Key == "clean" ? Colors.Gray : palette.GetColor(i++);
-            s.MarkerSize = 6;
-        }
-        plot.Axes.SetLimitsY(-2, 102);
-        return new Figure(name, plot);
-    }
+    public static Figure Plot(CurveParameter p, IReadOnlyList<CurvePoint> points, string title, string name) =>
+        new(name, AccuracyCurves.Draw(title, p == CurveParameter.Eps ? "ε (× 1/255)" : Key(p),
+            points.GroupBy(pt => pt.Attack).Select(g => new AccuracySeries(g.Key,
+                g.Select(pt => p == CurveParameter.Eps ? pt.Value * 255 : pt.Value).ToList(), g.Select(pt => pt.Accuracy).ToList()))));
 }

@@ -14,15 +14,8 @@ public static class DiagnosisFigures
             var verdict = c.Passed ? "pass" : "FAIL";
             if (c.Curve is { } curve)
             {
-                var plot = TrainingCurves.NewPlot($"{c.Name}: {verdict} ({c.Measured})", "robust accuracy (%)");
-                plot.XLabel(curve.Parameter == "eps" ? "ε" : curve.Parameter);
-                foreach (var (attack, acc) in curve.Accuracy)
-                {
-                    var s = plot.Add.Scatter(curve.Values.ToArray(), acc.Select(a => 100 * a).ToArray());
-                    s.LegendText = attack;
-                    s.MarkerSize = 6;
-                }
-                plot.Axes.SetLimitsY(-2, 102);
+                var plot = AccuracyCurves.Draw($"{c.Name}: {verdict} ({c.Measured})", curve.Parameter == "eps" ? "ε" : curve.Parameter,
+                    curve.Accuracy.Select(kv => new AccuracySeries(kv.Key, curve.Values, kv.Value)));
                 figures.Add(new Figure(c.Name, plot));
             }
             else if (c.GradientNorms is { Count: > 0 } norms)
