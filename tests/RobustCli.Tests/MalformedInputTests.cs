@@ -149,6 +149,14 @@ public sealed class MalformedInputTests
         ("modle", "modle: {arch: wrn}", "modle"),
         ("sweep", "sweep: 3", "sweep"),
         ("sweep", "sweep: {train.epochs: []}", "sweep.train.epochs"),
+        ("slurm", "slurm: {partiton: gpu}", "slurm.partiton"),
+        ("slurm", "slurm: {gpus: -1}", "slurm.gpus"),
+        ("slurm", "slurm: {cpus_per_task: 0}", "slurm.cpus_per_task"),
+        ("slurm", "slurm: {mem: lots}", "slurm.mem"),
+        ("slurm", "slurm: {time: tomorrow}", "slurm.time"),
+        ("slurm", "slurm: {sbatch: [constraint=a100]}", "slurm.sbatch"),
+        ("checkpoint", "checkpoint: {every_minutes: -5}", "checkpoint.every_minutes"),
+        ("checkpoint", "checkpoint: {every_steps: often}", "checkpoint.every_steps"),
     ];
 
     public static TheoryData<int> ConfigCases() => new(Enumerable.Range(0, Configs.Length));
@@ -206,6 +214,16 @@ public sealed class MalformedInputTests
         (["config", "list", "things"], "config list things"),
         (["config", "frobnicate"], "frobnicate"),
         (["sweep", "--config", "SWEEP"], "--set train.trades.beta=x"),
+        (["sweep", "--config", "CONFIG", "--jobs", "0"], "--jobs 0"),
+        (["sweep", "--config", "CONFIG", "--slurm", "--mem", "lots"], "slurm.mem"),
+        (["sweep", "--config", "CONFIG", "--submit"], "go with --slurm"),
+        (["sweep", "--config", "CONFIG", "--slurm", "--jobs", "2"], "--jobs runs grid points side by side here"),
+        (["sweep", "status", "/nonexistent/sweep"], "not a sweep folder"),
+        (["train", "--config", "CONFIG", "--run-dir", "RUNDIR", "--resume", "RUNDIR"], "drop --resume"),
+        (["eval", "--checkpoint", "CONFIG", "--attack", "pgd20", "--shard", "3/2"], "--shard 3/2"),
+        (["eval", "--checkpoint", "CONFIG", "--attack", "pgd20", "--shards", "2"], "--shards goes with --slurm"),
+        (["eval", "--checkpoint", "CONFIG", "--attack", "pgd20", "--slurm"], "give --shards N"),
+        (["eval", "merge", "OUT.csv", "/nonexistent/shard.csv"], "/nonexistent/shard.csv"),
         (["bench", "--models", "resnet9000", "--no-reference"], "unknown model 'resnet9000'"),
         (["runs", "show", "/nonexistent/run"], "/nonexistent/run"),
         (["runs", "plot", "/nonexistent/run"], "/nonexistent/run"),
@@ -228,8 +246,9 @@ public sealed class MalformedInputTests
         File.WriteAllText(sweep, Config("", "sweep: {train.trades.beta: [1, x]}"));
         var runs = TestPaths.TempDir();
         var empty = TestPaths.TempDir();
-        var args = Lines[i].Args.Select(a => a == "CONFIG" ? config : a == "SWEEP" ? sweep : a == "EMPTY" ? empty : a).ToList();
-        if (args[0] is "train" or "sweep") args.AddRange(["--runs-dir", runs, "--no-progress"]);
+        var runDir = Path.Combine(TestPaths.TempDir(), "run");
+        var args = Lines[i].Args.Select(a => a == "CONFIG" ? config : a == "SWEEP" ? sweep : a == "EMPTY" ? empty : a == "RUNDIR" ? runDir : a).ToList();
+        if (args[0] is "train" or "sweep" && (args.Count < 2 || args[1] != "status")) args.AddRange(["--runs-dir", runs, "--no-progress"]);
         var (code, _, err) = InProcessCli.Run([.. args]);
         AssertClean(code, err, string.Join(' ', args));
         Assert.Contains(Lines[i].Names, err);

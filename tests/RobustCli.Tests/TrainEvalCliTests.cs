@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using RobustCli.Tests.Shared;
 
 namespace RobustCli.Tests;
@@ -7,25 +6,6 @@ namespace RobustCli.Tests;
 /// <summary>The commands end to end on tiny data the tests make: train, eval, runs, config, sweep, resume after a kill.</summary>
 public sealed class TrainEvalCliTests
 {
-    /// <summary>Runs the CLI in its own process and kills it (the whole tree) as soon as <paramref name="ready"/> holds.</summary>
-    private static void KillWhen(IEnumerable<string> args, Func<bool> ready, string finishedTooSoon)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args.Prepend(Path.Combine(AppContext.BaseDirectory, "robust.dll"))) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var said = new System.Text.StringBuilder();
-        p.OutputDataReceived += (_, e) => { lock (said) said.AppendLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { lock (said) said.AppendLine(e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (DateTime.UtcNow < deadline && !p.HasExited && !ready()) Thread.Sleep(10);
-        if (p.HasExited) p.WaitForExit();
-        Assert.False(p.HasExited, $"{finishedTooSoon} (exit {(p.HasExited ? p.ExitCode : 0)}):\n{said}");
-        p.Kill(entireProcessTree: true);
-        p.WaitForExit();
-    }
-
     private static string WriteConfig(string yaml)
     {
         var path = Path.Combine(TestPaths.TempDir(), "tiny.yaml");
@@ -150,7 +130,7 @@ public sealed class TrainEvalCliTests
 
         var state = Path.Combine(dir, "state.json");
         // Kill mid-evaluation, once some attack batches are saved.
-        KillWhen(Args("killed", state), () =>
+        CliProcess.KillWhen(Args("killed", state), () =>
         {
             try
             {
@@ -273,11 +253,15 @@ public sealed class TrainEvalCliTests
         var runs = TestPaths.TempDir();
         (code, output, var err) = InProcessCli.Run("sweep", "--config", cfg, "--runs-dir", runs, "--no-progress", "--set", "eval.final=[]");
         Assert.True(code == 0, err);
-        var summary = Directory.GetFiles(Path.Combine(runs, "tiny"), "sweep-*.csv").Single();
-        var lines = File.ReadAllLines(summary);
-        Assert.StartsWith("job,train.beta,status,run_dir", lines[0]);
+        // One sweep folder: the grid's configs, a run folder per point, one summary.
+        var sweep = Directory.GetDirectories(Path.Combine(runs, "tiny"), "sweep-*").Single();
+        var lines = File.ReadAllLines(Path.Combine(sweep, "summary.csv"));
+        Assert.StartsWith("job,train.beta,state,epochs_done,epochs_planned,best_val_robust_acc", lines[0]);
         Assert.Equal(3, lines.Length);
-        Assert.Equal(2, Directory.GetDirectories(Path.Combine(runs, "tiny")).Length);
+        Assert.StartsWith("001,6,completed,1,1,", lines[2]);
+        Assert.Equal(["000.yaml", "001.yaml"], Directory.GetFiles(Path.Combine(sweep, "jobs")).Select(Path.GetFileName).Order());
+        Assert.Equal(2, Directory.GetDirectories(Path.Combine(sweep, "runs")).Length);
+        Assert.Contains($"sweep summary: {Path.Combine(sweep, "summary.csv")}", output);
     }
 
     [Fact]
@@ -292,7 +276,7 @@ public sealed class TrainEvalCliTests
         // The real thing: the CLI in its own process, killed once its first epoch is checkpointed.
         var runs = TestPaths.TempDir();
         string? runDir = null;
-        KillWhen(["train", "--config", cfg, "--runs-dir", runs, "--no-progress"], () =>
+        CliProcess.KillWhen(["train", "--config", cfg, "--runs-dir", runs, "--no-progress"], () =>
         {
             runDir ??= Directory.Exists(Path.Combine(runs, "tiny")) ? Directory.GetDirectories(Path.Combine(runs, "tiny")).SingleOrDefault() : null;
             return runDir != null && File.Exists(Path.Combine(runDir, "checkpoints", "last.pt"));

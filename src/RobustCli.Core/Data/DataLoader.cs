@@ -52,8 +52,11 @@ public sealed class DataLoader(ImageSource data, int batchSize, bool shuffle = f
         return order;
     }
 
-    /// <summary>The batches of one epoch, built ahead on a background thread.</summary>
-    public IEnumerable<Batch> Epoch(int epoch)
+    /// <summary>
+    /// The batches of one epoch, built ahead on a background thread; from <paramref name="firstBatch"/> on for an epoch
+    /// resumed from a mid-epoch checkpoint (the batches before it are not built).
+    /// </summary>
+    public IEnumerable<Batch> Epoch(int epoch, int firstBatch = 0)
     {
         var order = Order(epoch);
         var n = BatchesPerEpoch;
@@ -64,7 +67,7 @@ public sealed class DataLoader(ImageSource data, int batchSize, bool shuffle = f
         {
             try
             {
-                for (var b = 0; b < n && !cts.IsCancellationRequested; b++)
+                for (var b = firstBatch; b < n && !cts.IsCancellationRequested; b++)
                 {
                     var batch = Build(order, b, epoch);
                     try { queue.Add(batch, cts.Token); }

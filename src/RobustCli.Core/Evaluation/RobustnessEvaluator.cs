@@ -25,6 +25,11 @@ public sealed class EvaluationOptions
     /// <summary>(what, done, total) after every batch: "clean" or "suite/stage".</summary>
     public Action<string, int, int>? Progress { get; init; }
     public CancellationToken Cancel { get; init; }
+    /// <summary>
+    /// Where the data starts in the full test set (a shard, robust eval --shard): the per-sample random draws are
+    /// keyed by the full set's index, so a shard's samples meet exactly the noise they meet in an unsharded run.
+    /// </summary>
+    public int FirstIndex { get; init; }
     /// <summary>Longest wait between state saves when adversarial examples are kept (they are large); otherwise every batch.</summary>
     public TimeSpan AdversarialSaveInterval { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -126,7 +131,8 @@ public static class RobustnessEvaluator
                 RunSuite(model, suites[si], state.Suites[si], xAll, yAll, size, adversarial?[suites[si].Name], options, Save);
             Save(force: true);
             if (options.RunChecks)
-                foreach (var (suite, s) in suites.Zip(state.Suites)) FinalChecks(suite, s, data.Count, Warn);
+                foreach (var (suite, s) in suites.Zip(state.Suites))
+                    foreach (var w in FinalWarnings(suite.Name, suite.AutoAttackVersion, suite.Eps, suite.Norm, s, data.Count)) Warn(w);
         }
         finally
         {
@@ -181,7 +187,7 @@ public static class RobustnessEvaluator
                         var index = torch.From(ids).To(xAll.Device);
                         var x = xAll.IndexSelect(0, index);
                         var y = yAll.IndexSelect(0, index);
-                        var adv = attack.Perturb(model, x, y, sampleIds: ids);
+                        var adv = attack.Perturb(model, x, y, sampleIds: options.FirstIndex == 0 ? ids : ids.Select(i => i + options.FirstIndex).ToArray());
                         using var _ = torch.NoGrad();
                         var pred = model.Forward(adv).Argmax(1).ToArray<long>();
                         var norms = Attack.PerturbationNorm(adv - x, suite.Norm).ToArray<float>();
@@ -248,7 +254,7 @@ public static class RobustnessEvaluator
 
     private static EvaluationState LoadOrCreate(ImageDataset data, IReadOnlyList<AttackSuite> suites, EvaluationOptions options)
     {
-        var fingerprint = $"{options.Fingerprint}|data={data.Name}:{data.Count}:{Checksum(data)}|" + string.Join("|", suites.Select(s => s.Describe() + ":seed=" + s.Stages[0].Seed));
+        var fingerprint = $"{options.Fingerprint}|data={data.Name}:{data.Count}:{Checksum(data)}{(options.FirstIndex != 0 ? "@" + options.FirstIndex : "")}|" + string.Join("|", suites.Select(s => s.Describe() + ":seed=" + s.Stages[0].Seed));
         if (options.StatePath != null && EvaluationState.Load(options.StatePath) is { } saved)
         {
             if (saved.Fingerprint != fingerprint)
@@ -345,22 +351,25 @@ public static class RobustnessEvaluator
             warn("the model's outputs look like probabilities (in [0, 1], summing to 1); the attacks' losses expect logits, remove the final softmax");
     }
 
-    /// <summary>After the attacks: Square beating the white-box attacks, and the budget and pixel range of the points returned.</summary>
-    private static void FinalChecks(AttackSuite suite, SuiteState s, int n, Action<string> warn)
+    /// <summary>
+    /// After the attacks: Square beating the white-box attacks, and the budget and pixel range of the points returned.
+    /// Public because they are facts of the per-sample outcome: a merge of shards recounts them over all the points.
+    /// </summary>
+    public static IEnumerable<string> FinalWarnings(string name, string? autoAttackVersion, double eps, Norm norm, SuiteState s, int n)
     {
         var square = Array.FindIndex(s.Stages, st => st.StartsWith("square", StringComparison.Ordinal));
-        if (suite.AutoAttackVersion != null && square > 0 && s.StagesDone == s.Stages.Length)
+        if (autoAttackVersion != null && square > 0 && s.StagesDone == s.Stages.Length)
         {
             var whiteBox = s.RobustAfterStage.Where((_, k) => k != square).DefaultIfEmpty(n).Min();
             if (n > 0 && (whiteBox - s.RobustAfterStage[square]) / (double)n > 0.002)
-                warn($"{suite.Name}: Square broke {whiteBox - s.RobustAfterStage[square]} points that every white-box attack missed: the gradients may be masked and the robustness overestimated");
+                yield return $"{name}: Square broke {whiteBox - s.RobustAfterStage[square]} points that every white-box attack missed: the gradients may be masked and the robustness overestimated";
         }
         // Points not broken keep x, whose norm is 0: the largest norm is the largest among the broken points.
         var broken = s.PerturbationNorm.DefaultIfEmpty(0f).Max();
-        if (broken > suite.Eps + 1e-5)
-            warn($"{suite.Name}: a returned point is {broken:G6} from its image in {suite.Norm}, more than eps {suite.Eps:G6}");
-        if (s.NanCount > 0) warn($"{suite.Name}: {s.NanCount} NaN values in the adversarial examples");
+        if (broken > eps + 1e-5)
+            yield return $"{name}: a returned point is {broken:G6} from its image in {norm}, more than eps {eps:G6}";
+        if (s.NanCount > 0) yield return $"{name}: {s.NanCount} NaN values in the adversarial examples";
         if (s.MinPixel < -1e-6 || s.MaxPixel > 1 + 1e-6)
-            warn($"{suite.Name}: adversarial pixels range over [{s.MinPixel:G6}, {s.MaxPixel:G6}], outside [0, 1]");
+            yield return $"{name}: adversarial pixels range over [{s.MinPixel:G6}, {s.MaxPixel:G6}], outside [0, 1]";
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using RobustCli.Core.Attacks;
 using RobustCli.Core.Data;
 using RobustCli.Core.Models;
@@ -361,6 +362,32 @@ public sealed class GatTraining : ITrainingMethod, IOwnsOptimizationStep
         Array.Clear(counts);
         lastUnconverged = unconvergedThisEpoch;
         unconvergedThisEpoch = 0;
+    }
+
+    // The epoch's running sums and the solver's count: a mid-epoch checkpoint keeps them, so the resumed epoch
+    // reports the same averages.
+    public Dictionary<string, object?> SaveState() => new()
+    {
+        ["loss_sums"] = lossSums.Select(v => (object?)v).ToList(),
+        ["weight_sums"] = weightSums.Select(v => (object?)v).ToList(),
+        ["counts"] = counts.Select(v => (object?)v).ToList(),
+        ["unconverged_epoch"] = unconvergedThisEpoch,
+        ["unconverged_total"] = UnconvergedSolves,
+    };
+
+    public void LoadState(IReadOnlyDictionary<string, object?> state)
+    {
+        // Checkpoints written before the sums were kept hold none: they were taken at an epoch's end, where the sums are 0.
+        if (!state.ContainsKey("loss_sums")) return;
+        static double[] Doubles(object? o) => ((System.Collections.IEnumerable)o!).Cast<object?>().Select(v => Convert.ToDouble(v, CultureInfo.InvariantCulture)).ToArray();
+        var (losses, weights, n) = (Doubles(state["loss_sums"]), Doubles(state["weight_sums"]), Doubles(state["counts"]));
+        if (losses.Length != Terms.Length || weights.Length != Terms.Length || n.Length != Terms.Length)
+            throw new FormatException($"GAT state holds {losses.Length} terms, this run has {Terms.Length}");
+        losses.CopyTo(lossSums, 0);
+        weights.CopyTo(weightSums, 0);
+        for (var i = 0; i < n.Length; i++) counts[i] = (long)n[i];
+        unconvergedThisEpoch = Convert.ToInt64(state["unconverged_epoch"], CultureInfo.InvariantCulture);
+        UnconvergedSolves = Convert.ToInt64(state["unconverged_total"], CultureInfo.InvariantCulture);
     }
 
     public IReadOnlyList<(string Column, double Value)> Metrics =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using RobustCli.Core.Attacks;
 using RobustCli.Core.Models;
 using RobustCli.Core.Registry;
@@ -125,4 +126,16 @@ public sealed class SoeTraining(AttackSettings attack, double lambda = 1.0, doub
     }
 
     public IReadOnlyList<(string Column, double Value)> Metrics => [("soe_main_loss", lastMain), ("soe_aux_loss", lastAux)];
+
+    // The epoch's running sums: a mid-epoch checkpoint keeps them, so the resumed epoch reports the same averages.
+    public Dictionary<string, object?> SaveState() => new() { ["main_sum"] = mainSum, ["aux_sum"] = auxSum, ["batches"] = batches };
+
+    public void LoadState(IReadOnlyDictionary<string, object?> state)
+    {
+        // Checkpoints written before the sums were kept hold none: they were taken at an epoch's end, where the sums are 0.
+        if (!state.ContainsKey("main_sum")) return;
+        mainSum = Convert.ToDouble(state["main_sum"], CultureInfo.InvariantCulture);
+        auxSum = Convert.ToDouble(state["aux_sum"], CultureInfo.InvariantCulture);
+        batches = Convert.ToInt64(state["batches"], CultureInfo.InvariantCulture);
+    }
 }

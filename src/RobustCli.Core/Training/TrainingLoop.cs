@@ -39,6 +39,8 @@ public interface ITrainingObserver
 {
     void OnEpochStart(int epoch, int batches) { }
     void OnBatch(int epoch, int batch, int batches, double loss, double imagesPerSecond) { }
+    /// <summary>After each batch's step, with the epoch's running sums: where a mid-epoch checkpoint is taken.</summary>
+    void OnBatchEnd(EpochProgress progress, int batches) { }
     /// <summary>After the epoch's evaluation; <paramref name="epoch"/> is 0-based and the state is that after it.</summary>
     void OnEpochEnd(int epoch, EpochMetrics metrics);
 }
@@ -69,8 +71,11 @@ public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule
 
     private Module EvaluatedModel => EvaluationModel ?? step.Average?.Model ?? model;
 
-    public void Run(int startEpoch, int epochs, ITrainingObserver observer, CancellationToken cancel = default)
+    /// <param name="resume">An epoch a mid-epoch checkpoint left part-done: it continues after its last batch with its sums.</param>
+    public void Run(int startEpoch, int epochs, ITrainingObserver observer, CancellationToken cancel = default, EpochProgress? resume = null)
     {
+        if (resume != null && (resume.Epoch != startEpoch || resume.BatchesDone < 0 || resume.BatchesDone > train.BatchesPerEpoch))
+            throw new ArgumentException($"a mid-epoch state of epoch {resume.Epoch + 1} after {resume.BatchesDone} batches cannot resume epoch {startEpoch + 1} of {train.BatchesPerEpoch} batches");
         var batches = train.BatchesPerEpoch;
         var evalSeed = (ulong)(uint)SeedMix.Of(Seed, 0xe7a1);
         for (var epoch = startEpoch; epoch < epochs; epoch++)
@@ -78,11 +83,13 @@ public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule
             cancel.ThrowIfCancellationRequested();
             observer.OnEpochStart(epoch, batches);
             var sw = Stopwatch.StartNew();
-            double lossSum = 0, cleanScore = 0, advScore = 0;
-            long seen = 0, cleanSeen = 0, advSeen = 0;
-            var b = 0;
+            var part = epoch == startEpoch ? resume : null;
+            double lossSum = part?.LossSum ?? 0, cleanScore = part?.CleanScore ?? 0, advScore = part?.AdversarialScore ?? 0;
+            long seen = part?.Seen ?? 0, cleanSeen = part?.CleanSeen ?? 0, advSeen = part?.AdversarialSeen ?? 0;
+            var b = part?.BatchesDone ?? 0;
+            var earlierSeconds = part?.TrainSeconds ?? 0;
             var noiseSeed = (ulong)(uint)SeedMix.Of(Seed, epoch, 0xa77);
-            foreach (var batch in train.Epoch(epoch))
+            foreach (var batch in train.Epoch(epoch, b))
             {
                 using var owned = batch;
                 using var scope = DisposeScope.Open();
@@ -102,9 +109,11 @@ public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule
                 if (r.CleanOutput != null) { cleanScore += Task.ScoreSum(r.CleanOutput, y); cleanSeen += batch.Count; }
                 if (r.AdversarialOutput != null) { advScore += Task.ScoreSum(r.AdversarialOutput, y); advSeen += batch.Count; }
                 b++;
-                observer.OnBatch(epoch, b, batches, lossSum / seen, seen / sw.Elapsed.TotalSeconds);
+                var elapsed = earlierSeconds + sw.Elapsed.TotalSeconds;
+                observer.OnBatch(epoch, b, batches, lossSum / seen, seen / elapsed);
+                observer.OnBatchEnd(new EpochProgress(epoch, b, lossSum, seen, cleanScore, cleanSeen, advScore, advSeen, elapsed), batches);
             }
-            var trainSeconds = sw.Elapsed.TotalSeconds;
+            var trainSeconds = earlierSeconds + sw.Elapsed.TotalSeconds;
             double valClean = double.NaN, valRobust = double.NaN, testClean = double.NaN, testRobust = double.NaN;
             if (validation != null && validation.Data.Count > 0)
                 (valClean, valRobust) = Scores(Task.Evaluate(EvaluatedModel, validation, validationAttack, evalSeed), validationAttack);
@@ -117,7 +126,7 @@ public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule
             var columns = Task.Columns;
             double[] values = [Ratio(cleanScore, cleanSeen), Ratio(advScore, advSeen), valClean, valRobust, testClean, testRobust];
             var metrics = new EpochMetrics(epoch + 1, Optimizer.LearningRate, seen == 0 ? double.NaN : lossSum / seen,
-                columns.Zip(values).ToList(), sw.Elapsed.TotalSeconds, seen / trainSeconds, [.. method.Metrics, .. report]);
+                columns.Zip(values).ToList(), earlierSeconds + sw.Elapsed.TotalSeconds, seen / trainSeconds, [.. method.Metrics, .. report]);
             model.Train();
             observer.OnEpochEnd(epoch, metrics);
         }

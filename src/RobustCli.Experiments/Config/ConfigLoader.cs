@@ -23,6 +23,11 @@ public sealed record SweepAxis(string Path, IReadOnlyList<string> Values);
 public sealed record LoadedConfig(RunConfig Config, IReadOnlyList<SweepAxis> Sweep, string Source)
 {
     public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>
+    /// The slurm: section: the cluster resources of robust sweep --slurm and robust eval --slurm. Kept out of the run's
+    /// config, so a job resubmitted with more time or another partition still continues its run.
+    /// </summary>
+    public SlurmConfig Slurm { get; init; } = new();
 }
 
 /// <summary>
@@ -49,12 +54,19 @@ public static class ConfigLoader
         var root = Parse(text, source);
         var sweep = ExtractSweep(root, ctx);
         foreach (var s in sets ?? []) ApplySet(root, s, ctx);
+        var slurm = new SlurmConfig();
+        if (root.Children.TryGetValue(new YamlScalarNode("slurm"), out var slurmNode))
+        {
+            root.Children.Remove(new YamlScalarNode("slurm"));
+            slurm = (SlurmConfig)ctx.Bind(slurmNode, typeof(SlurmConfig), "slurm");
+        }
         var config = (RunConfig)ctx.Bind(root, typeof(RunConfig), "");
         ctx.ThrowIfErrors();
+        slurm.Validate(ctx);
         ResolveOpenSections(config, ctx);
         Validate(config, ctx);
         ctx.ThrowIfErrors();
-        return new LoadedConfig(config, sweep, source) { Warnings = ctx.Warnings };
+        return new LoadedConfig(config, sweep, source) { Warnings = ctx.Warnings, Slurm = slurm };
     }
 
     /// <summary>The resolved config as YAML (every key, defaults and the options of the method, model and task included), loadable again.</summary>
@@ -164,7 +176,9 @@ public static class ConfigLoader
         {
             var key = new YamlScalarNode(parts[i]);
             var last = i == parts.Length - 1;
-            if (type != null)
+            // slurm: is a section of its own, bound apart from the run's config (LoadText takes it out after the sets).
+            if (i == 0 && parts[0] == "slurm" && !last) type = typeof(SlurmConfig);
+            else if (type != null)
             {
                 var prop = FindProperty(type, parts[i]);
                 if (prop == null)

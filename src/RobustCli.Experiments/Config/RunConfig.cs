@@ -46,7 +46,7 @@ public sealed class RunConfig
     public int Seed { get; set; }
     /// <summary>auto (cuda:0 when available, else cpu), cpu, cuda, cuda:N.</summary>
     public string Device { get; set; } = "auto";
-    /// <summary>CPU threads; 0 means every core.</summary>
+    /// <summary>CPU threads; 0 means OMP_NUM_THREADS when it is set (robust sweep --jobs and Slurm tasks set it), else every core.</summary>
     [Range(0)] public int Threads { get; set; }
     public TaskConfig Task { get; set; } = new();
     public DataConfig Data { get; set; } = new();
@@ -221,4 +221,11 @@ public sealed class CheckpointConfig
 {
     /// <summary>Keep checkpoints/best.pt, by validation robust accuracy.</summary>
     public bool Best { get; set; } = true;
+    /// <summary>
+    /// Also write checkpoints/last.pt inside an epoch when this many minutes have passed since the last one (0: only at
+    /// epochs' ends), so a preempted or killed run loses at most that much; --resume continues after the batch it holds.
+    /// </summary>
+    [Range(0)] public double EveryMinutes { get; set; } = 10;
+    /// <summary>Also write checkpoints/last.pt inside an epoch every N batches (0: never by count).</summary>
+    [Range(0)] public int EverySteps { get; set; }
 }

@@ -10,17 +10,22 @@ namespace RobustCli.Experiments.Jobs;
 /// <summary>
 /// A training checkpoint in torch.save's format: {"model": state_dict, "optimizer": torch.optim layout, "epoch",
 /// "method": method state, "rng_cpu": the CPU generator's state, "best_*", and with train.ema "ema": the averaged weights}. PyTorch reads the weights with
-/// torch.load(path)["model"]; everything needed to resume exactly is in it. Written atomically.
+/// torch.load(path)["model"]; everything needed to resume exactly is in it. Written atomically. A mid-epoch
+/// checkpoint (checkpoint.every_steps / every_minutes) adds "epoch_progress": the batches done of the epoch under
+/// way and its metrics' running sums (<see cref="EpochProgress"/>); "epoch" still counts whole epochs.
 /// </summary>
 public static class Checkpoint
 {
     public const string Format = "robustcli-checkpoint/1";
 
-    public sealed record Resumed(int EpochsDone, double? BestValRobust, int? BestEpoch);
+    /// <param name="InEpoch">The part-done epoch of a mid-epoch checkpoint (null at an epoch's end).</param>
+    public sealed record Resumed(int EpochsDone, double? BestValRobust, int? BestEpoch, EpochProgress? InEpoch = null);
 
     public static void Save(string path, Module model, Optimizer optimizer, ITrainingMethod method, int epochsDone, double? bestValRobust, int? bestEpoch,
-        WeightAverage? average = null)
+        WeightAverage? average = null, EpochProgress? inEpoch = null)
     {
+        if (inEpoch != null && inEpoch.Epoch != epochsDone)
+            throw new ArgumentException($"a mid-epoch checkpoint of epoch {inEpoch.Epoch + 1} must follow {inEpoch.Epoch} whole epochs, not {epochsDone}");
         using var scope = DisposeScope.Open();
         using var gen = Generator.Default(Device.CPU);
         var root = new Dictionary<string, object?>
@@ -34,6 +39,20 @@ public static class Checkpoint
             ["best_val_robust_acc"] = bestValRobust,
             ["best_epoch"] = bestEpoch.HasValue ? (long)bestEpoch.Value : null,
         };
+        if (inEpoch != null)
+        {
+            root["epoch_progress"] = new Dictionary<string, object?>
+            {
+                ["batches_done"] = (long)inEpoch.BatchesDone,
+                ["loss_sum"] = inEpoch.LossSum,
+                ["seen"] = inEpoch.Seen,
+                ["clean_score"] = inEpoch.CleanScore,
+                ["clean_seen"] = inEpoch.CleanSeen,
+                ["adversarial_score"] = inEpoch.AdversarialScore,
+                ["adversarial_seen"] = inEpoch.AdversarialSeen,
+                ["train_seconds"] = inEpoch.TrainSeconds,
+            };
+        }
         if (average != null)
         {
             root["ema"] = average.Model.StateDict();
@@ -67,7 +86,15 @@ public static class Checkpoint
             var epoch = Convert.ToInt32(root["epoch"], CultureInfo.InvariantCulture);
             double? best = root.TryGetValue("best_val_robust_acc", out var b) && b != null ? Convert.ToDouble(b, CultureInfo.InvariantCulture) : null;
             int? bestEpoch = root.TryGetValue("best_epoch", out var be) && be != null ? Convert.ToInt32(be, CultureInfo.InvariantCulture) : null;
-            return new Resumed(epoch, best, bestEpoch);
+            EpochProgress? inEpoch = null;
+            if (root.TryGetValue("epoch_progress", out var pg) && pg is IDictionary<object, object?> p)
+            {
+                double D(string k) => Convert.ToDouble(p[k], CultureInfo.InvariantCulture);
+                long L(string k) => Convert.ToInt64(p[k], CultureInfo.InvariantCulture);
+                inEpoch = new EpochProgress(epoch, (int)L("batches_done"), D("loss_sum"), L("seen"), D("clean_score"), L("clean_seen"),
+                    D("adversarial_score"), L("adversarial_seen"), D("train_seconds"));
+            }
+            return new Resumed(epoch, best, bestEpoch, inEpoch);
         }
         finally
         {

@@ -30,12 +30,18 @@ public sealed record EvaluationRequest(string Checkpoint, IReadOnlyList<string> 
     public string? Output { get; init; }
     /// <summary>Transfer: craft the attacks on this run's (or checkpoint's) model, or read saved examples (--save-adv), and answer them with the evaluated model.</summary>
     public string? TransferFrom { get; init; }
+    /// <summary>Evaluate one contiguous share of the points (after --n); null: all of them.</summary>
+    public Shard? Shard { get; init; }
 }
 
 public sealed record EvaluationReport(string CheckpointFile, string Dataset, string Arch, double Eps, EvaluationResult Result, IReadOnlyList<AttackSuite> Suites)
 {
     /// <summary>--attack hypocritical: the hypocritical risk on the misclassified points, one per spec.</summary>
     public IReadOnlyList<HypocriticalResult> Hypocritical { get; init; } = [];
+    /// <summary>With --shard: the shard, where its points start and how many the whole evaluation has.</summary>
+    public Shard? Shard { get; init; }
+    public int FirstIndex { get; init; }
+    public int TotalCount { get; init; }
 }
 
 /// <summary>A loaded model (and the view of it evaluated) with its test points and budget; disposing frees the model.</summary>
@@ -44,6 +50,10 @@ public sealed record LoadedEvaluation(Classifier Model, RobustCli.Torch.nn.Modul
 {
     /// <summary>What a resumable evaluation's fingerprint names: architecture, its options and the output evaluated.</summary>
     public string Identity { get; init; } = "";
+    /// <summary>Where <see cref="Test"/> starts in the evaluated points (a shard's first index; 0 otherwise).</summary>
+    public int FirstIndex { get; init; }
+    /// <summary>How many points the whole evaluation has (the shards' total).</summary>
+    public int TotalCount { get; init; }
     public string Normalize { get; init; } = "";
     public void Dispose() => Model.Dispose();
 }
@@ -77,6 +87,8 @@ public static class EvaluationJob
             try { return (spec, Attack: (HypocriticalAttack)AttackPresets.Create(spec, eps, null, spec)); }
             catch (FormatException e) { throw new ConfigException($"--attack {spec}: {e.Message}"); }
         }).ToList();
+        if (req.Shard != null && (hypocritical.Count > 0 || req.TransferFrom != null))
+            throw new ConfigException($"--shard: {(hypocritical.Count > 0 ? "hypocritical risk" : "a transfer evaluation")} is not sharded; run it whole, or drop --shard");
         if (hypocritical.Count > 0 && req.TransferFrom != null)
             throw new ConfigException("--attack hypocritical: hypocritical perturbations are crafted on the evaluated model itself; drop --transfer-from or the attack");
         var suites = Suites(req.Attacks.Where(a => !IsHypocritical(a)).ToList(), eps, DatasetCatalog.Get(datasetName).NumClasses, defaults, warnings.Add);
@@ -95,6 +107,7 @@ public static class EvaluationJob
             StatePath = req.StatePath,
             Fingerprint = Fingerprint(loaded.File, loaded.Identity, eps, loaded.Normalize),
             KeepAdversarial = req.KeepAdversarial,
+            FirstIndex = loaded.FirstIndex,
             Log = req.Log,
             Warn = req.Warn,
             Progress = req.Progress,
@@ -137,7 +150,7 @@ public static class EvaluationJob
             {
                 Adversarial = result.Adversarial,
                 ImageShape = result.ImageShape,
-            }, suites) { Hypocritical = risks };
+            }, suites) { Hypocritical = risks, Shard = req.Shard, FirstIndex = loaded.FirstIndex, TotalCount = loaded.TotalCount };
     }
 
     /// <summary>Whether an attack spec names hypocritical perturbations (hypocritical, hypocritical-l2, with options).</summary>
@@ -170,6 +183,14 @@ public static class EvaluationJob
             var device = JobRuntime.ResolveDevice(req.Device);
             var test = DatasetCatalog.Load(target.Dataset, train: false, req.DataPath ?? target.Config?.Data.Path, repoRoot);
             if (req.N > 0) test = test.Take(req.N);
+            var total = test.Count;
+            var first = 0;
+            if (req.Shard is { } shard)
+            {
+                (first, var count) = shard.Range(total);
+                if (count == 0) throw new ConfigException($"--shard {shard}: {total} points make no shard {shard.K} of {shard.N}; use fewer shards");
+                test = test.Subset(Enumerable.Range(first, count).ToArray(), $"{test.Name}[shard {shard}]");
+            }
             var evaluated = Select(target.Model, req.Output, target.Arch);
             target.Model.To(device);
             // The view of an output is a module of its own: it goes to eval mode with the model it wraps.
@@ -179,6 +200,8 @@ public static class EvaluationJob
             {
                 Identity = target.Arch + "(" + target.Options + ")" + (req.Output != null ? "/" + req.Output : ""),
                 Normalize = target.Normalize,
+                FirstIndex = first,
+                TotalCount = total,
             };
         }
         catch

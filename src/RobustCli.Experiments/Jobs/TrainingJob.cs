@@ -35,15 +35,46 @@ public sealed record JobResult(RunFolder Folder, RunSummary Summary, int ExitCod
 /// </summary>
 public static class TrainingJob
 {
-    public static JobResult Run(RunConfig config, JobOptions options, string? resumeDir = null)
+    /// <summary>
+    /// The run of <paramref name="config"/> in exactly <paramref name="dir"/>, whatever happened before: started when
+    /// the folder holds no run, resumed (from its last checkpoint, or from the beginning when it has none) when it holds
+    /// this config's run, left alone when that run completed. The same command can therefore be repeated until it
+    /// succeeds — what a requeued Slurm task or a restarted sweep does. A folder holding another config's run is refused.
+    /// </summary>
+    public static JobResult RunIn(RunConfig config, JobOptions options, string dir)
+    {
+        if (!RunFolder.Holds(dir)) return Run(config, options, fixedDir: dir);
+        var folder = RunFolder.Open(dir);
+        var stored = ConfigLoader.ToYaml(ConfigLoader.Load(folder.ConfigFile).Config);
+        var given = ConfigLoader.ToYaml(config);
+        if (stored != given)
+        {
+            var a = stored.Split('\n');
+            var b = given.Split('\n');
+            var i = Enumerable.Range(0, Math.Min(a.Length, b.Length)).FirstOrDefault(k => a[k] != b[k], Math.Min(a.Length, b.Length));
+            throw new ConfigException($"--run-dir {dir}: it holds a run of another config (its config.yaml has '{(i < a.Length ? a[i].Trim() : "")}', " +
+                                      $"this one '{(i < b.Length ? b[i].Trim() : "")}'); give another folder, or --resume {dir} to continue that run");
+        }
+        if (File.Exists(folder.SummaryFile) && RunSummary.Load(folder.SummaryFile) is { Status: "completed" } done)
+        {
+            options.Console.WriteLine($"{folder.Path}: this run already completed; nothing to do");
+            return new JobResult(folder, done, 0);
+        }
+        return Run(config, options, folder.Path);
+    }
+
+    public static JobResult Run(RunConfig config, JobOptions options, string? resumeDir = null, string? fixedDir = null)
     {
         // Inputs are checked before a run folder exists: a missing dataset or a bad device leaves nothing behind.
         var device = JobRuntime.ResolveDevice(config.Device);
-        JobRuntime.ConfigureThreads(config.Threads);
+        // threads: 0 defers to OMP_NUM_THREADS (a sweep's parallel jobs, a Slurm task's cores), else every core.
+        JobRuntime.ConfigureThreads(config.Threads == 0 ? null : config.Threads);
         var data = ComponentFactory.LoadData(config.Data, options.RepoRoot);
         var task = ComponentFactory.Task(config.Task);
-        var folder = resumeDir == null ? RunFolder.Create(options.RunsDir, config.Name) : RunFolder.Open(resumeDir);
-        if (resumeDir == null) File.WriteAllText(folder.ConfigFile, ConfigLoader.ToYaml(config));
+        var folder = resumeDir != null ? RunFolder.Open(resumeDir) : fixedDir != null ? RunFolder.CreateAt(fixedDir) : RunFolder.Create(options.RunsDir, config.Name);
+        // Atomically: a folder with a config.yaml holds a run, so a kill must not leave half of one.
+        if (resumeDir == null)
+            RobustCli.Torch.Serialization.AtomicFile.Write(folder.ConfigFile, st => { using var w = new StreamWriter(st, leaveOpen: true); w.Write(ConfigLoader.ToYaml(config)); });
         using var log = CreateLogger(folder, options);
         var summary = resumeDir != null && File.Exists(folder.SummaryFile) ? RunSummary.Load(folder.SummaryFile) : new RunSummary();
         var wall = Stopwatch.StartNew();
@@ -63,6 +94,8 @@ public static class TrainingJob
         try
         {
             torch.ManualSeed((ulong)config.Seed);
+            // Written now, not at the first epoch's end: a run killed early still says what it is and that it started.
+            summary.Save(folder.SummaryFile);
             log.Information("run {Folder}", folder.Path);
             foreach (var w in options.ConfigWarnings) log.Warning("{Warning}", w);
             log.Information("{Method} ({Task}) on {Dataset} with {Arch}, {Epochs} epochs, device {Device}, {Threads} threads, seed {Seed}, libtorch {Version}",
@@ -79,12 +112,20 @@ public static class TrainingJob
             var start = 0;
             double? best = null;
             int? bestEpoch = null;
-            if (resumeDir != null)
+            EpochProgress? inEpoch = null;
+            if (resumeDir != null && File.Exists(folder.LastCheckpoint))
             {
-                if (!File.Exists(folder.LastCheckpoint)) throw new ConfigException($"--resume {resumeDir}: no checkpoints/last.pt to resume from");
                 var r = Checkpoint.Load(folder.LastCheckpoint, model, optimizer, method, average);
-                (start, best, bestEpoch) = (r.EpochsDone, r.BestValRobust, r.BestEpoch);
-                log.Information("resuming after epoch {Epoch} from {Checkpoint}", start, folder.LastCheckpoint);
+                (start, best, bestEpoch, inEpoch) = (r.EpochsDone, r.BestValRobust, r.BestEpoch, r.InEpoch);
+                if (inEpoch != null)
+                    log.Information("resuming epoch {Epoch} after batch {Batch} from {Checkpoint}", start + 1, inEpoch.BatchesDone, folder.LastCheckpoint);
+                else
+                    log.Information("resuming after epoch {Epoch} from {Checkpoint}", start, folder.LastCheckpoint);
+            }
+            else if (resumeDir != null)
+            {
+                // Killed before its first checkpoint: nothing was learned yet, so the run starts over in its own folder.
+                log.Information("no checkpoint yet in {Folder}: starting the run from the beginning", folder.Path);
             }
             var train = new DataLoader(data.Train, config.Train.BatchSize, shuffle: true,
                 new Augmentation(config.Data.CropPadding, config.Data.Flip), config.Seed, dropLast: false, device);
@@ -107,8 +148,8 @@ public static class TrainingJob
             IReadOnlyList<string> extraColumns = [.. ComponentFactory.MethodColumns(config), .. model is IExpertEnsemble ensemble ? ExpertReport.Columns(ensemble.ExpertCount) : []];
             using (var csv = MetricsCsv.Open(folder.MetricsFile, task.Columns, extraColumns, resumeDir != null ? start : null))
             {
-                var observer = new Observer(config, task, folder, csv, log, progress, model, optimizer, method, average, summary, best, bestEpoch);
-                loop.Run(start, config.Train.Epochs, observer, options.Cancel);
+                var observer = new Observer(config, task, folder, csv, log, progress, model, optimizer, method, average, summary, best, bestEpoch, options.Cancel);
+                loop.Run(start, config.Train.Epochs, observer, options.Cancel, inEpoch);
                 summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
             }
             var evaluated = emaModel ?? model;
@@ -132,7 +173,8 @@ public static class TrainingJob
         catch (OperationCanceledException e)
         {
             Fail(summary, folder, log, e, wall, previousWall, "interrupted");
-            return new JobResult(folder, summary, 1);
+            // 130, as a shell reports a process stopped by SIGINT.
+            return new JobResult(folder, summary, 130);
         }
         catch (Exception e)
         {
@@ -148,7 +190,8 @@ public static class TrainingJob
         summary.WallSeconds = previousWall + wall.Elapsed.TotalSeconds;
         summary.FinishedUtc = DateTime.UtcNow.ToString("o");
         summary.Save(folder.SummaryFile);
-        if (e is TrainingDivergedException or ConfigException or DatasetNotFoundException or OperationCanceledException) log.Error("{Message}", e.Message);
+        if (e is OperationCanceledException) log.Warning("interrupted; the same command (or --resume {Folder}) continues from the last checkpoint", folder.Path);
+        else if (e is TrainingDivergedException or ConfigException or DatasetNotFoundException) log.Error("{Message}", e.Message);
         else log.Error(e, "the run failed: {Message}", e.Message);
     }
 
@@ -306,7 +349,8 @@ public static class TrainingJob
 
     /// <summary>Writes each epoch's row, checkpoints and summary, and feeds the progress display.</summary>
     private sealed class Observer(RunConfig config, ITask task, RunFolder folder, MetricsCsv csv, ILogger log, IProgressReporter progress,
-        RobustCli.Torch.nn.Module model, Optimizer optimizer, ITrainingMethod method, WeightAverage? average, RunSummary summary, double? best, int? bestEpoch) : ITrainingObserver
+        RobustCli.Torch.nn.Module model, Optimizer optimizer, ITrainingMethod method, WeightAverage? average, RunSummary summary, double? best, int? bestEpoch,
+        CancellationToken cancel) : ITrainingObserver
     {
         private double? best = best;
         private int? bestEpoch = bestEpoch;
@@ -315,6 +359,24 @@ public static class TrainingJob
 
         public void OnBatch(int epoch, int batch, int batches, double loss, double imagesPerSecond) =>
             progress.Batch(epoch, batch, batches, loss, imagesPerSecond);
+
+        private readonly Stopwatch sinceCheckpoint = Stopwatch.StartNew();
+
+        /// <summary>
+        /// A mid-epoch checkpoint every checkpoint.every_steps batches or every_minutes, and when the run is being
+        /// stopped (SIGTERM, Ctrl-C): the state after this batch with the epoch's running sums. Never at an epoch's
+        /// last batch, whose end writes the full checkpoint.
+        /// </summary>
+        public void OnBatchEnd(EpochProgress p, int batches)
+        {
+            if (p.BatchesDone >= batches) return;
+            var bySteps = config.Checkpoint.EverySteps > 0 && p.BatchesDone % config.Checkpoint.EverySteps == 0;
+            var byTime = config.Checkpoint.EveryMinutes > 0 && sinceCheckpoint.Elapsed.TotalMinutes >= config.Checkpoint.EveryMinutes;
+            if (!bySteps && !byTime && !cancel.IsCancellationRequested) return;
+            Checkpoint.Save(folder.LastCheckpoint, model, optimizer, method, p.Epoch, best, bestEpoch, average, p);
+            sinceCheckpoint.Restart();
+            log.Information("checkpoint inside epoch {Epoch} after batch {Batch}/{Batches}: {Checkpoint}", p.Epoch + 1, p.BatchesDone, batches, folder.LastCheckpoint);
+        }
 
         /// <summary>The curves are a view of metrics.csv, redrawn whole; one that cannot be drawn costs a warning, never the run.</summary>
         private void DrawCurves()
@@ -340,13 +402,18 @@ public static class TrainingJob
                 best = selected;
                 bestEpoch = m.Epoch;
             }
-            Checkpoint.Save(folder.LastCheckpoint, model, optimizer, method, m.Epoch, best, bestEpoch, average);
-            if (average != null) RobustCli.Torch.Serialization.Weights.Save(folder.EmaCheckpoint, average.Model);
+            // best.pt before last.pt: a kill between them resumes from the previous epoch, which redoes this one and
+            // writes both again; the other order could leave a last.pt that says "best at this epoch" beside an older best.pt.
+            var next = folder.LastCheckpoint + ".next";
+            Checkpoint.Save(next, model, optimizer, method, m.Epoch, best, bestEpoch, average);
             if (improved && config.Checkpoint.Best)
             {
-                File.Copy(folder.LastCheckpoint, folder.BestCheckpoint + ".tmp", overwrite: true);
+                File.Copy(next, folder.BestCheckpoint + ".tmp", overwrite: true);
                 File.Move(folder.BestCheckpoint + ".tmp", folder.BestCheckpoint, overwrite: true);
             }
+            if (average != null) RobustCli.Torch.Serialization.Weights.Save(folder.EmaCheckpoint, average.Model);
+            File.Move(next, folder.LastCheckpoint, overwrite: true);
+            sinceCheckpoint.Restart();
             summary.EpochsDone = m.Epoch;
             summary.BestEpoch = bestEpoch;
             summary.BestValRobustAcc = best;

@@ -55,7 +55,8 @@ public static class EvaluationCsv
         }
     });
 
-    public static void WriteSamples(string path, EvaluationResult r) => AtomicFile.Write(path, s =>
+    /// <param name="firstIndex">The index of the first row in the full set of points (a shard's start).</param>
+    public static void WriteSamples(string path, EvaluationResult r, int firstIndex = 0) => AtomicFile.Write(path, s =>
     {
         using var w = new StreamWriter(s, leaveOpen: true);
         using var csv = CsvWriter.Create(w, Config);
@@ -65,14 +66,15 @@ public static class EvaluationCsv
         csv.EndRecord();
         for (var i = 0; i < r.Count; i++)
         {
-            csv.WriteField(i.ToString(CultureInfo.InvariantCulture));
+            csv.WriteField((firstIndex + i).ToString(CultureInfo.InvariantCulture));
             csv.WriteField(r.Labels[i].ToString(CultureInfo.InvariantCulture));
             csv.WriteField(r.CleanPrediction[i].ToString(CultureInfo.InvariantCulture));
             foreach (var suite in r.Suites)
             {
                 csv.WriteField(suite.OutcomeOf(i));
                 csv.WriteField(suite.Prediction[i].ToString(CultureInfo.InvariantCulture));
-                csv.WriteField(suite.PerturbationNorm[i].ToString("G6", CultureInfo.InvariantCulture));
+                // Every digit of the float (G9 round-trips it): a merge of shards rebuilds the exact values.
+                csv.WriteField(suite.PerturbationNorm[i].ToString("G9", CultureInfo.InvariantCulture));
             }
             csv.EndRecord();
         }
@@ -150,7 +152,7 @@ public static class EvaluationJson
         }).ToList();
         var doc = new Dictionary<string, object?>(settings)
         {
-            ["n"] = r.Count, ["clean_accuracy"] = r.CleanAccuracy, ["suites"] = suites,
+            ["n"] = r.Count, ["clean_accuracy"] = r.CleanAccuracy, ["clean_seconds"] = Math.Round(r.CleanSeconds, 2), ["suites"] = suites,
             ["worst_case_accuracy"] = r.WorstCaseAccuracy, ["warnings"] = r.Warnings,
         };
         var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(doc, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });

@@ -54,6 +54,21 @@ public sealed class RunFolder
         throw new IOException($"could not claim a new run folder under {parent}");
     }
 
+    /// <summary>
+    /// A run folder at a path chosen in advance (a sweep's grid point, a Slurm array task), created with its
+    /// checkpoints/ when missing. Unlike <see cref="Create"/> it does not claim: one job owns the path by
+    /// construction, and a job killed before it wrote config.yaml must be able to start again in it.
+    /// </summary>
+    public static RunFolder CreateAt(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.Combine(full, "checkpoints"));
+        return new RunFolder(full);
+    }
+
+    /// <summary>Whether a folder holds a run (its config.yaml).</summary>
+    public static bool Holds(string path) => File.Exists(System.IO.Path.Combine(path, "config.yaml"));
+
     public static RunFolder Open(string path)
     {
         var full = System.IO.Path.GetFullPath(path);

@@ -42,6 +42,12 @@ public static class EvalCommand
         var epsSweep = new Option<string?>("--eps-sweep") { Description = "A robustness curve: evaluate the attacks at each budget of a comma-separated list (0,1/255,2/255,4/255,8/255,16/255) and plot robust accuracy against eps." };
         var stepsSweep = new Option<string?>("--steps-sweep") { Description = "A robustness curve over the attacks' iterations (10,20,50,100): each attack gets steps=K." };
         var restartsSweep = new Option<string?>("--restarts-sweep") { Description = "A robustness curve over the attacks' random restarts (1,2,5,10): each attack gets restarts=R." };
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "Evaluate shard K of N (K/N): a fixed contiguous share of the points, an independent job (per-sample seeds); robust eval merge joins the shards into the evaluation of all.",
+        };
+        var shardCount = new Option<int?>("--shards") { Description = "With --slurm: the number of shards, one array task each, and their merge as a job after them." };
+        var slurm = new SlurmOptions();
         var transferFrom = new Option<string?>("--transfer-from") { Description = "Transfer evaluation: craft the attacks on this run folder's (or checkpoint's) model, or read adversarial examples saved by --save-adv, and measure how this model answers them." };
         var cmd = new Command("eval", """
             Evaluate a checkpoint: clean accuracy, robust accuracy per attack, and the per-sample worst case over them.
@@ -58,6 +64,9 @@ public static class EvalCommand
               robust eval --checkpoint dncnn_b.pt --arch dncnn --dataset set68 --attack obsatk5
               robust eval --checkpoint runs/quickstart/RUN --attack pgd20 --attack square --eps-sweep 0,1/255,2/255,4/255,8/255,16/255,32/255,64/255 --n 500
               robust eval --checkpoint runs/quickstart/RUN --attack pgd20 --steps-sweep 10,20,50,100 --n 500
+              robust eval --checkpoint runs/quickstart/RUN --attack autoattack --n 1000 --shard 2/4 --out aa/shard2.csv
+              robust eval merge aa/all.csv aa/shard1.csv aa/shard2.csv aa/shard3.csv aa/shard4.csv
+              robust eval --checkpoint runs/cifar/RUN --attack autoattack --slurm --shards 8 --gpus 1 --time 4:00:00 --submit
 
             A denoiser (a run of task denoise, or --arch dncnn) gets PSNR and SSIM: noise-free, under Gaussian noise of
             each --sigma and under each attack at that level (its observation carries Gaussian noise of sigma minus the
@@ -66,8 +75,10 @@ public static class EvalCommand
             """)
         {
             checkpoint, attacks, eps, n, batch, dataset, arch, normalize, dataPath, device, output, norm, version, components, seed, saveAdv, stateFile, noProgress,
-            modelOutput, transferFrom, sigmas, threads, epsSweep, stepsSweep, restartsSweep,
+            modelOutput, transferFrom, sigmas, threads, epsSweep, stepsSweep, restartsSweep, shard, shardCount,
         };
+        foreach (var so in slurm.All) cmd.Options.Add(so);
+        cmd.Subcommands.Add(MergeCommand());
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var o = parse.InvocationConfiguration.Output;
@@ -87,6 +98,12 @@ public static class EvalCommand
                 return Denoiser(parse, o, checkpoint, attacks, sigmas, n, batch, dataset, arch, dataPath, device, output, seed, saveAdv);
             }
             if (parse.GetValue(sigmas) is { Length: > 0 }) throw new ConfigException("--sigma: noise levels are for denoisers (a run of task denoise, or --arch dncnn)");
+            slurm.CheckUsed(parse);
+            if (parse.GetValue(slurm.Slurm)) return WriteSlurm(parse, o, slurm, shardCount, output, checkpoint);
+            if (parse.GetValue(shardCount) != null) throw new ConfigException("--shards goes with --slurm (one array task per shard); here, run each with --shard K/N");
+            var sharded = parse.GetValue(shard) is { } shardText ? Shard.Parse(shardText) : null;
+            if (sharded != null && (parse.GetValue(saveAdv) != null || Sweep(parse, epsSweep, stepsSweep, restartsSweep) != null))
+                throw new ConfigException("--shard: a shard is one share of one evaluation; leave --save-adv and the sweeps out of it");
             var save = parse.GetValue(saveAdv)?.FullName;
             if (save != null && !save.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
                 throw new ConfigException($"--save-adv {save}: name a .pt, .pth or .safetensors file");
@@ -105,6 +122,7 @@ public static class EvalCommand
                     Progress = progress,
                     Output = parse.GetValue(modelOutput),
                     TransferFrom = parse.GetValue(transferFrom),
+                    Shard = sharded,
                 };
             EvaluationReport Evaluate(EvaluationRequest req)
             {
@@ -120,56 +138,29 @@ public static class EvalCommand
             }
             var report = ProgressDisplay.RunWithProgress(parse, parse.GetValue(noProgress), o, progress => Evaluate(Request(progress)));
             var r = report.Result;
-            string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
-            string Sec(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
-            var table = new Table().AddColumn("attack").AddColumn(new TableColumn("robust accuracy").RightAligned())
-                .AddColumn(new TableColumn("points attacked").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
-            table.AddRow("clean", Pct(r.CleanAccuracy), "", Sec(r.CleanSeconds));
-            foreach (var suite in r.Suites)
-            {
-                if (suite.Stages.Count > 1)
-                {
-                    var before = r.Clean.Count(c => c);
-                    for (var k = 0; k < suite.Stages.Count; k++)
-                    {
-                        table.AddRow(Markup.Escape($"  {suite.Name} ← {suite.Stages[k]}"), Pct(suite.RobustAfterStage[k] / (double)Math.Max(1, r.Count)),
-                            before.ToString(CultureInfo.InvariantCulture), Sec(suite.StageSeconds[k]));
-                        before = suite.RobustAfterStage[k];
-                    }
-                }
-                table.AddRow(Markup.Escape(suite.Name), Pct(suite.RobustAccuracy), "", Sec(suite.Seconds));
-            }
-            if (r.Suites.Count > 1) table.AddRow("worst case", Pct(r.WorstCaseAccuracy), "", "");
-            // Not a robust accuracy: the share of the misclassified points an attacker made look correct.
-            foreach (var h in report.Hypocritical)
-                table.AddRow(Markup.Escape($"{EvaluationJob.RiskName(h.Name)} (of misclassified)"), Pct(h.Risk), h.Misclassified.ToString(CultureInfo.InvariantCulture), Sec(h.Seconds));
-            var console = RunsCommand.Plain(o);
-            o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.Dataset}, {r.Count} test images, eps {report.Eps:G4}" +
-                        (parse.GetValue(transferFrom) is { } from ? $"; transfer: examples from {from}" : ""));
-            console.Write(table);
-            foreach (var suite in r.Suites.Where(s => s.Stages.Count > 1))
-                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{suite.Name}: largest {suite.Norm} perturbation {suite.MaxPerturbationNorm:G6} (eps {suite.Eps:G6}), adversarial pixels in [{(double.IsFinite(suite.MinPixel) ? suite.MinPixel : 0):G4}, {(double.IsFinite(suite.MaxPixel) ? suite.MaxPixel : 0):G4}], {suite.NanCount} NaN"));
-            foreach (var h in report.Hypocritical)
-                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{h.Name}: accuracy shown after hypocritical perturbations {Pct(h.AccuracyAfter)} (clean {Pct(h.CleanAccuracy)}); largest perturbation {h.MaxPerturbation:G6} (eps {report.Eps:G6}), pixels in [{(double.IsFinite(h.MinPixel) ? h.MinPixel : 0):G4}, {(double.IsFinite(h.MaxPixel) ? h.MaxPixel : 0):G4}]"));
-            if (r.Warnings.Count > 0)
-            {
-                o.WriteLine($"{r.Warnings.Count} warning(s):");
-                foreach (var w in r.Warnings) o.WriteLine("  - " + w);
-            }
-            var csv = SummaryCsv(parse, output, checkpoint);
+            o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.Dataset}, {r.Count} test images" +
+                        (report.Shard != null ? $" (shard {report.Shard}: points {report.FirstIndex}–{report.FirstIndex + r.Count - 1} of {report.TotalCount})" : "") +
+                        $", eps {report.Eps:G4}" + (parse.GetValue(transferFrom) is { } from ? $"; transfer: examples from {from}" : ""));
+            Print(o, r, report.Eps, report.Hypocritical);
+            var csv = SummaryCsv(parse, output, checkpoint, sharded);
             EvaluationJob.WriteCsv(report, csv);
             var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
-            EvaluationCsv.WriteSamples(samples, r);
+            EvaluationCsv.WriteSamples(samples, r, report.FirstIndex);
             var json = Path.ChangeExtension(csv, ".json");
-            EvaluationJson.Write(json, r, new Dictionary<string, object?>
+            var settings = new Dictionary<string, object?>
             {
                 ["checkpoint"] = report.CheckpointFile, ["arch"] = report.Arch, ["dataset"] = report.Dataset, ["eps"] = report.Eps,
                 ["attacks"] = parse.GetValue(attacks) is { Length: > 0 } a ? a : ["pgd20"], ["seed"] = parse.GetValue(seed), ["batch_size"] = parse.GetValue(batch),
                 ["output"] = parse.GetValue(modelOutput), ["transfer_from"] = parse.GetValue(transferFrom),
                 ["utc"] = DateTime.UtcNow.ToString("o"),
-            });
+            };
+            if (report.Shard != null)
+            {
+                settings["shard"] = report.Shard.ToString();
+                settings["first_index"] = report.FirstIndex;
+                settings["total_points"] = report.TotalCount;
+            }
+            EvaluationJson.Write(json, r, settings);
             o.WriteLine($"wrote {csv}, {samples} and {json}");
             if (save != null)
             {
@@ -251,9 +242,138 @@ public static class EvalCommand
         return 0;
     }
 
-    /// <summary>--out, else eval-&lt;time&gt;.csv in the run folder (or the current folder for a weights file).</summary>
-    private static string SummaryCsv(ParseResult parse, Option<FileInfo?> output, Option<string> checkpoint) =>
+
+    /// <summary>The evaluation's table (clean, each suite and its stages, worst case, hypocritical risks), the pixel checks and the warnings.</summary>
+    private static void Print(TextWriter o, RobustCli.Core.Evaluation.EvaluationResult r, double eps, IReadOnlyList<RobustCli.Core.Evaluation.HypocriticalResult> hypocritical)
+    {
+        string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+        string Sec(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
+        var table = new Table().AddColumn("attack").AddColumn(new TableColumn("robust accuracy").RightAligned())
+            .AddColumn(new TableColumn("points attacked").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
+        table.AddRow("clean", Pct(r.CleanAccuracy), "", Sec(r.CleanSeconds));
+        foreach (var suite in r.Suites)
+        {
+            if (suite.Stages.Count > 1)
+            {
+                var before = r.Clean.Count(c => c);
+                for (var k = 0; k < suite.Stages.Count; k++)
+                {
+                    table.AddRow(Markup.Escape($"  {suite.Name} ← {suite.Stages[k]}"), Pct(suite.RobustAfterStage[k] / (double)Math.Max(1, r.Count)),
+                        before.ToString(CultureInfo.InvariantCulture), Sec(suite.StageSeconds[k]));
+                    before = suite.RobustAfterStage[k];
+                }
+            }
+            table.AddRow(Markup.Escape(suite.Name), Pct(suite.RobustAccuracy), "", Sec(suite.Seconds));
+        }
+        if (r.Suites.Count > 1) table.AddRow("worst case", Pct(r.WorstCaseAccuracy), "", "");
+        // Not a robust accuracy: the share of the misclassified points an attacker made look correct.
+        foreach (var h in hypocritical)
+            table.AddRow(Markup.Escape($"{EvaluationJob.RiskName(h.Name)} (of misclassified)"), Pct(h.Risk), h.Misclassified.ToString(CultureInfo.InvariantCulture), Sec(h.Seconds));
+        var console = RunsCommand.Plain(o);
+        console.Write(table);
+        foreach (var suite in r.Suites.Where(s => s.Stages.Count > 1))
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{suite.Name}: largest {suite.Norm} perturbation {suite.MaxPerturbationNorm:G6} (eps {suite.Eps:G6}), adversarial pixels in [{(double.IsFinite(suite.MinPixel) ? suite.MinPixel : 0):G4}, {(double.IsFinite(suite.MaxPixel) ? suite.MaxPixel : 0):G4}], {suite.NanCount} NaN"));
+        foreach (var h in hypocritical)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{h.Name}: accuracy shown after hypocritical perturbations {Pct(h.AccuracyAfter)} (clean {Pct(h.CleanAccuracy)}); largest perturbation {h.MaxPerturbation:G6} (eps {eps:G6}), pixels in [{(double.IsFinite(h.MinPixel) ? h.MinPixel : 0):G4}, {(double.IsFinite(h.MaxPixel) ? h.MaxPixel : 0):G4}]"));
+        if (r.Warnings.Count > 0)
+        {
+            o.WriteLine($"{r.Warnings.Count} warning(s):");
+            foreach (var w in r.Warnings) o.WriteLine("  - " + w);
+        }
+    }
+
+    /// <summary>
+    /// robust eval --slurm --shards N: a job array of the N shards of this evaluation (each resumable through its state
+    /// file) and the merge after them, written into the --out folder (default: eval-&lt;time&gt;-shards in the run folder).
+    /// </summary>
+    private static int WriteSlurm(ParseResult parse, TextWriter o, SlurmOptions slurm, Option<int?> shardCount, Option<FileInfo?> output, Option<string> checkpoint)
+    {
+        var n = parse.GetValue(shardCount) ?? throw new ConfigException("--slurm: give --shards N, the number of array tasks the evaluation is split into");
+        if (n < 1) throw new ConfigException($"--shards {n}: must be >= 1");
+        if (parse.GetValue<string?>("--shard") != null) throw new ConfigException("--shard picks one shard; with --slurm --shards N every shard is an array task");
+        var ckpt = parse.GetValue(checkpoint)!;
+        var located = EvaluationJob.Locate(ckpt);
+        var dir = parse.GetValue(output)?.FullName ?? Path.Combine(Directory.Exists(ckpt) ? Path.GetFullPath(ckpt) : Directory.GetCurrentDirectory(),
+            $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-shards");
+        Directory.CreateDirectory(dir);
+        // The evaluation's own arguments, paths made absolute (a task runs wherever Slurm starts it); what names the
+        // shards, their files and the cluster is the script's.
+        string[] scriptOwned = ["--slurm", "--submit", "--shards", "--shard", "--out", "--state", "--no-progress", .. slurm.All.Select(x => x.Name)];
+        string[] paths = ["--checkpoint", "--data-path", "--transfer-from"];
+        var args = new List<string>();
+        var tokens = parse.Tokens.SkipWhile(t => t.Value != "eval").Skip(1).ToList();
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var t = tokens[i].Value;
+            var takesValue = i + 1 < tokens.Count && tokens[i + 1].Type == System.CommandLine.Parsing.TokenType.Argument;
+            if (scriptOwned.Contains(t)) { if (takesValue && t is not ("--slurm" or "--submit" or "--no-progress")) i++; continue; }
+            args.Add(t);
+            if (paths.Contains(t) && takesValue) { args.Add(Path.GetFullPath(tokens[i + 1].Value)); i++; }
+        }
+        // A run's config.yaml keeps no slurm: section (resources are not part of a run): the flags give them.
+        var loadedSettings = ConfigLoader.LoadText("{}", "--slurm flags", slurm.Sets(parse)).Slurm;
+        var robust = CliLauncher.Current();
+        var name = "eval-" + (located.Config?.Name ?? Path.GetFileNameWithoutExtension(located.File));
+        var array = Path.Combine(dir, "eval-array.sbatch");
+        var merge = Path.Combine(dir, "merge.sbatch");
+        File.WriteAllText(array, SlurmScripts.EvalArray(dir, n, args, loadedSettings, robust, name));
+        File.WriteAllText(merge, SlurmScripts.EvalMerge(dir, n, loadedSettings, robust, name));
+        o.WriteLine($"wrote {array} ({n} shards) and {merge} (all.csv once every shard succeeded)");
+        if (!parse.GetValue(slurm.Submit))
+        {
+            o.WriteLine($"submit: id=$(sbatch --parsable {Shell.Quote(array)}) && sbatch --dependency=afterok:$id {Shell.Quote(merge)}");
+            return 0;
+        }
+        var arrayId = SlurmOptions.Sbatch(array);
+        var mergeId = SlurmOptions.Sbatch(merge, "afterok:" + arrayId);
+        File.WriteAllText(Path.Combine(dir, "slurm-jobs.txt"), $"array {arrayId}\nmerge {mergeId}\n");
+        o.WriteLine($"submitted job array {arrayId} and merge job {mergeId}; the result will be {Path.Combine(dir, "all.csv")}");
+        return 0;
+    }
+
+    /// <summary>robust eval merge OUT SHARDS...: the shards of one evaluation joined into the evaluation of all its points.</summary>
+    private static Command MergeCommand()
+    {
+        var output = new Argument<FileInfo>("out") { Description = "The merged summary CSV to write (NAME-samples.csv and NAME.json go beside it)." };
+        var shards = new Argument<FileInfo[]>("shards") { Description = "The shards' summary CSVs (what robust eval --shard K/N --out wrote), in any order.", Arity = ArgumentArity.OneOrMore };
+        var cmd = new Command("merge", """
+            Join the shards of one evaluation (robust eval --shard K/N) into the evaluation of all its points: the same
+            summary, per-sample table and JSON an unsharded run writes, sample by sample equal to it. Shards of
+            different evaluations, a missing shard or two overlapping ones are refused.
+
+            Example:
+              robust eval merge aa/all.csv aa/shard*.csv
+            """)
+        {
+            output, shards,
+        };
+        cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
+        {
+            var o = parse.InvocationConfiguration.Output;
+            var merged = EvaluationMerge.Merge(parse.GetValue(shards)!.Select(f => f.FullName).ToList());
+            var r = merged.Result;
+            var csv = parse.GetValue(output)!.FullName;
+            if (Path.GetDirectoryName(csv) is { } dir) Directory.CreateDirectory(dir);
+            o.WriteLine($"{merged.Settings.GetValueOrDefault("checkpoint")}: {parse.GetValue(shards)!.Length} shards, {r.Count} test images");
+            var eps = merged.Settings.TryGetValue("eps", out var e) && e is System.Text.Json.JsonElement je ? je.GetDouble() : double.NaN;
+            Print(o, r, eps, []);
+            EvaluationCsv.Write(csv, r);
+            var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
+            EvaluationCsv.WriteSamples(samples, r);
+            var json = Path.ChangeExtension(csv, ".json");
+            merged.Settings["utc"] = DateTime.UtcNow.ToString("o");
+            EvaluationJson.Write(json, r, merged.Settings);
+            o.WriteLine($"wrote {csv}, {samples} and {json}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>--out, else eval-&lt;time&gt;.csv (eval-&lt;time&gt;-shard-K-of-N.csv) in the run folder (or the current folder for a weights file).</summary>
+    private static string SummaryCsv(ParseResult parse, Option<FileInfo?> output, Option<string> checkpoint, Shard? shard = null) =>
         parse.GetValue(output)?.FullName ?? Path.Combine(
             Directory.Exists(parse.GetValue(checkpoint)!) ? parse.GetValue(checkpoint)! : Directory.GetCurrentDirectory(),
-            $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
+            $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}{(shard != null ? $"-shard-{shard.K}-of-{shard.N}" : "")}.csv");
 }

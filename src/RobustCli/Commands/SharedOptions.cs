@@ -20,5 +20,5 @@ internal static class SharedOptions
         dir?.FullName ?? Path.Combine(RepoPaths.Root ?? Directory.GetCurrentDirectory(), "runs");
 
     public static JobOptions Options(ParseResult parse, Option<DirectoryInfo?> runsDir) =>
-        new(ResolveRunsDir(parse.GetValue(runsDir)), RepoPaths.Root, parse.InvocationConfiguration.Error);
+        new(ResolveRunsDir(parse.GetValue(runsDir)), RepoPaths.Root, parse.InvocationConfiguration.Error, Cancel: Interruption.Token);
 }

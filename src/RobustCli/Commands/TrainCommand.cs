@@ -16,6 +16,10 @@ public static class TrainCommand
         var name = new Option<string?>("--name") { Description = "Run name: the folder under runs/ (overrides the config)." };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Continue a killed run from its checkpoints/last.pt." };
         var seed = new Option<int?>("--seed") { Description = "Random seed (overrides the config)." };
+        var runDir = new Option<DirectoryInfo?>("--run-dir")
+        {
+            Description = "Train in exactly this folder: start the run there, or continue it (from its last checkpoint) when the folder already holds this config's run, or do nothing when that run completed. Repeat the same command until it succeeds (requeued cluster jobs do).",
+        };
         var noProgress = SharedOptions.NoProgress();
         var cmd = new Command("train", $"""
             Train a model as a config says; writes runs/<name>/<time>-<id>/ (config.yaml, metrics.csv, log.txt,
@@ -28,14 +32,18 @@ public static class TrainCommand
               robust train --config configs/quickstart.yaml
               robust train --config configs/trades.yaml --set train.trades.beta=3 --set train.epochs=50
               robust train --resume runs/trades/20261122-101500-1a2b3c
+              robust train --config configs/trades.yaml --run-dir runs/trades/beta6   # start, or continue after a kill
             """)
         {
-            config, sets, device, runsDir, name, resume, seed, noProgress,
+            config, sets, device, runsDir, name, resume, seed, runDir, noProgress,
         };
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var o = parse.InvocationConfiguration.Output;
             var resumeDir = parse.GetValue(resume);
+            var fixedDir = parse.GetValue(runDir);
+            if (fixedDir != null && resumeDir != null)
+                throw new ConfigException("--run-dir already continues the run in that folder: drop --resume");
             RunConfig cfg;
             IReadOnlyList<string> warnings = [];
             if (resumeDir != null)
@@ -59,13 +67,15 @@ public static class TrainCommand
                 foreach (var w in warnings) parse.InvocationConfiguration.Error.WriteLine("warning: " + w);
             }
             var result = ProgressDisplay.RunJob(parse, SharedOptions.Options(parse, runsDir) with { ConfigWarnings = warnings }, parse.GetValue(noProgress),
-                opts => TrainingJob.Run(cfg, opts, resumeDir?.FullName));
+                opts => fixedDir != null ? TrainingJob.RunIn(cfg, opts, fixedDir.FullName) : TrainingJob.Run(cfg, opts, resumeDir?.FullName));
             o.WriteLine($"run folder: {result.Folder.Path}");
             if (result.Summary.Final.Count > 0)
                 o.WriteLine("final: " + string.Join(", ", result.Summary.Final.Select(kv => result.Summary.Task == "classification"
                     ? $"{kv.Key} {100 * (kv.Value ?? double.NaN):F2}%"
                     : kv.Key.StartsWith("ssim", StringComparison.Ordinal) ? $"{kv.Key} {kv.Value ?? double.NaN:F4}" : $"{kv.Key} {kv.Value ?? double.NaN:F2} dB")));
-            if (result.ExitCode != 0) parse.InvocationConfiguration.Error.WriteLine($"error: the run {result.Summary.Status}: {result.Summary.Error}");
+            if (result.Summary.Status == "interrupted")
+                parse.InvocationConfiguration.Error.WriteLine($"interrupted: continue with `robust train --resume {result.Folder.Path}`" + (fixedDir != null ? " or the same command" : ""));
+            else if (result.ExitCode != 0) parse.InvocationConfiguration.Error.WriteLine($"error: the run {result.Summary.Status}: {result.Summary.Error}");
             return result.ExitCode;
         }));
         return cmd;
