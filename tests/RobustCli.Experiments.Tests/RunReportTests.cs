@@ -51,7 +51,7 @@ public sealed class RunReportTests
         return dir;
     }
 
-    /// <summary>A TRADES β sweep of two runs (one with an AutoAttack evaluation done afterwards by robust eval) and a PGD-AT run.</summary>
+    /// <summary>A TRADES β sweep of two runs (one with an AutoAttack evaluation and the hypocritical risk measured afterwards by robust eval) and a PGD-AT run.</summary>
     internal static string Runs()
     {
         var root = TestPaths.TempDir();
@@ -60,7 +60,7 @@ public sealed class RunReportTests
             new() { ["clean"] = 0.8125, ["pgd20"] = 0.5, ["cw20"] = 0.4875, ["worst_case"] = 0.475, ["clean@1000"] = 0.81, ["autoattack@1000"] = 0.455 });
         Run(sweep, "trades", "20260101-010000-bbbbbb", "trades", 6, 0,
             new() { ["clean"] = 0.75, ["pgd20"] = 0.5625, ["cw20"] = 0.55, ["worst_case"] = 0.5375 }, device: "cuda:0", wall: 90,
-            evalCsv: "attack,accuracy,seconds,n\nclean,0.75,1.0,10000\nautoattack/apgd-ce,0.53,10.0,10000\nautoattack/apgd-t,0.52,90.0,10000\nautoattack,0.52,100.0,10000\n");
+            evalCsv: "attack,accuracy,seconds,n\nclean,0.75,1.0,10000\nautoattack/apgd-ce,0.53,10.0,10000\nautoattack/apgd-t,0.52,90.0,10000\nautoattack,0.52,100.0,10000\nhypocritical_risk,0.4,3.8,10000\n");
         Run(sweep, "pgd-at", "20260101-020000-cccccc", "pgd-at", 6, 1,
             new() { ["clean"] = 0.7, ["pgd20"] = 0.5, ["cw20"] = null, ["worst_case"] = 0.5 }, wall: 1234.5, epochs: 3);
         return sweep;
@@ -71,7 +71,7 @@ public sealed class RunReportTests
     {
         var report = RunReport.Load([Runs()]);
         Assert.Equal(["seed", "train.epochs", "train.trades.beta"], report.SweptKeys);
-        Assert.Equal(["clean", "clean@1000", "pgd20", "cw20", "autoattack@1000", "autoattack", "worst_case"], report.ResultKeys);
+        Assert.Equal(["clean", "clean@1000", "pgd20", "cw20", "autoattack@1000", "autoattack", "worst_case", "hypocritical_risk"], report.ResultKeys);
         // ROBUSTCLI_UPDATE_GOLDEN=1 rewrites the golden files from this report (then read the diff before committing it).
         if (Environment.GetEnvironmentVariable("ROBUSTCLI_UPDATE_GOLDEN") == "1")
             foreach (var (file, text) in new[] { ("report.md", report.ToMarkdown()), ("report.tex", report.ToLatex()), ("report.csv", report.ToCsv()) })

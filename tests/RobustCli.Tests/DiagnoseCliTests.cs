@@ -92,6 +92,23 @@ public sealed class DiagnoseCliTests
         Assert.True(checks["randomness"].Passed);
     }
 
+    [Fact]
+    public void ATransferAttackFromAnHonestModelExposesTheQuantizedOneAndPassesAnHonestTwin()
+    {
+        var data = TestPoints();
+        using var honest = new Centroids(data, 10);
+        using var masked = new Quantizing(new Centroids(data, 10));
+        // At 0.4 the honest model's own PGD breaks most points (at 0.1 these easy points are all robust).
+        MaskingDiagnosis.Options Options(Module source) => new(0.4, Norm.Linf, 64, Device.CPU, SquareQueries: 50) { TransferSource = source, TransferName = "the honest model" };
+        var check = MaskingDiagnosis.Run(masked, data, 10, Options(honest)).Single(c => c.Name == "transfer");
+        // White-box PGD cannot move the quantized model (zero gradients); the honest model's examples can.
+        Assert.False(check.Passed, check.Measured);
+        using var twin = new Centroids(data, 10);
+        check = MaskingDiagnosis.Run(honest, data, 10, Options(twin)).Single(c => c.Name == "transfer");
+        Assert.True(check.Passed, check.Measured);
+        Assert.DoesNotContain(MaskingDiagnosis.Run(honest, data, 10, new MaskingDiagnosis.Options(0.1, Norm.Linf, 64, Device.CPU, SquareQueries: 50)), c => c.Name == "transfer");
+    }
+
     /// <summary>
     /// From the command line, the tiny PGD-AT run: trained to 100% on easy synthetic data, its softmax saturates so
     /// that a third of its input gradients are exactly zero, and Square beats PGD — masking by saturation, which
@@ -101,9 +118,12 @@ public sealed class DiagnoseCliTests
     public void ASaturatedModelFailsFromTheCommandLineWithExitCodeThree()
     {
         var outDir = TestPaths.TempDir();
-        var (code, output, err) = InProcessCli.Run("diagnose", InProcessCli.TinyPgdAtRun, "--n", "64", "--square-queries", "300", "--out", outDir);
+        var (code, output, err) = InProcessCli.Run("diagnose", InProcessCli.TinyPgdAtRun, "--n", "64", "--square-queries", "300", "--out", outDir,
+            "--transfer-from", InProcessCli.TinyPgdAtRun);
         Assert.True(code == DiagnoseCommand.CheckFailed, output + err);
         Assert.Contains("FAIL  gradients", output);
+        // The transfer check ran (from the model itself, so it is the white-box attack again and passes).
+        Assert.Contains("pass  transfer", output);
         foreach (var f in new[] { "diagnose.md", "diagnose.json", "large-eps.png", "steps.svg", "restarts.png", "gradients.png" })
             Assert.True(File.Exists(Path.Combine(outDir, f)), f + " missing");
     }

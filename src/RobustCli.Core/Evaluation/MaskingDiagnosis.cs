@@ -23,6 +23,7 @@ public sealed record DiagnosisCheck(string Name, bool Passed, string Measured, s
 /// <item>steps, restarts: more PGD iterations or random restarts never raise robust accuracy;</item>
 /// <item>stronger-attack: APGD-CE then APGD-T (AutoAttack's white-box part) is not weaker than PGD-20;</item>
 /// <item>black-box: Square, which needs no gradient, is not stronger than PGD-20;</item>
+/// <item>transfer (with a source model): PGD-20 crafted on another model is not stronger than PGD-20 on this one;</item>
 /// <item>gradients: the input gradient of the loss at clean points is not vanishing;</item>
 /// <item>randomness: two identical forward passes agree (otherwise attack with EOT: AutoAttack's rand version);</item>
 /// <item>autoattack-checks: AutoAttack's own warnings (outputs that look like probabilities, inputs outside [0, 1]).</item>
@@ -34,6 +35,9 @@ public static class MaskingDiagnosis
     public sealed record Options(double Eps, Norm Norm, int BatchSize, Device Device, ulong Seed = 0, int SquareQueries = 1000)
     {
         public Action<string>? Log { get; init; }
+        /// <summary>Another model (on the same device, in eval mode) to craft transfer attacks on: the transfer check runs when given.</summary>
+        public Module? TransferSource { get; init; }
+        public string TransferName { get; init; } = "the source model";
     }
 
     public static IReadOnlyList<DiagnosisCheck> Run(Module model, ImageDataset data, int numClasses, Options o)
@@ -100,6 +104,18 @@ public static class MaskingDiagnosis
             Format($"Square ({o.SquareQueries} queries) {100 * square:F1}% vs PGD-20 {100 * pgd:F1}%"),
             square >= pgd - tol ? "the black-box attack is no stronger than the white-box one"
                 : "a black-box attack that never sees a gradient beats the white-box one: the gradients are masked"));
+
+        if (o.TransferSource is { } source)
+        {
+            var suite = AttackSuites.Parse($"pgd20{l2}", o.Eps, numClasses, new SuiteDefaults(o.Norm, Seed: o.Seed));
+            var r = TransferEvaluator.Craft(source, model, data, [suite], new EvaluationOptions { BatchSize = o.BatchSize, Device = o.Device, RunChecks = false });
+            var transfer = r.Suites[0].RobustAccuracy;
+            o.Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"pgd20{l2} crafted on {o.TransferName} at eps {o.Eps:G4}: {100 * transfer:F2}% robust (clean {100 * r.CleanAccuracy:F2}%)"));
+            checks.Add(new DiagnosisCheck("transfer", transfer >= pgd - tol,
+                Format($"PGD-20 from {o.TransferName} {100 * transfer:F1}% vs PGD-20 here {100 * pgd:F1}%"),
+                transfer >= pgd - tol ? "examples crafted on another model break no more than the white-box attack"
+                    : "examples crafted on another model break more points than PGD on this one: its own gradients lead attacks astray (masked)"));
+        }
 
         var norms = GradientNorms(model, data, o);
         var sorted = norms.Order().ToList();

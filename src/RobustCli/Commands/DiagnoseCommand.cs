@@ -31,19 +31,22 @@ public static class DiagnoseCommand
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: OMP_NUM_THREADS, else every core)." };
         var queries = new Option<int>("--square-queries") { Description = "Queries of the black-box Square attack.", DefaultValueFactory = _ => 1000 };
+        var transferFrom = new Option<string?>("--transfer-from") { Description = "A run folder (or a checkpoint beside its run's config) of another model on the same data: adds the transfer check, PGD-20 crafted on it against PGD-20 here." };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Folder for diagnose.md, diagnose.json and the figures (default: RUN/diagnose, else ./diagnose)." };
         var cmd = new Command("diagnose", """
             Check an evaluation against gradient masking, as the adaptive-attack methodology asks, with measured
             verdicts, each with its figure: robust accuracy reaches about 0 at a large eps; more steps or restarts
             never raise it; AutoAttack's white-box attacks are no weaker than PGD-20; black-box Square is no
-            stronger than white-box PGD; the input gradient at clean points is not vanishing; the forward pass is
+            stronger than white-box PGD, nor is a transfer attack from another model (--transfer-from); the input
+            gradient at clean points is not vanishing; the forward pass is
             deterministic (else use EOT); AutoAttack's own warnings. Exit code 0 when every check passes, 3 when one
             fails, so a CI pipeline can gate on it.
 
             Examples:
               robust diagnose runs/quickstart/RUN
               robust diagnose model.pt --arch preact18 --dataset cifar10 --eps 8/255 --n 1000
-            """) { checkpoint, n, eps, norm, batch, dataset, arch, normalize, dataPath, device, threads, queries, output };
+              robust diagnose runs/quickstart/RUN --transfer-from runs/trades/RUN
+            """) { checkpoint, n, eps, norm, batch, dataset, arch, normalize, dataPath, device, threads, queries, transferFrom, output };
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var o = parse.InvocationConfiguration.Output;
@@ -67,8 +70,16 @@ public static class DiagnoseCommand
                 foreach (var w in loaded.Warnings) parse.InvocationConfiguration.Error.WriteLine("warning: " + w);
                 (file, budget, points) = (loaded.File, loaded.Eps, loaded.Test.Count);
                 o.WriteLine($"{loaded.File}: {loaded.Arch} on {loaded.Dataset}, {loaded.Test.Count} test images, eps {loaded.Eps:G4} ({parse.GetValue(norm)})");
+                using var source = parse.GetValue(transferFrom) is { } from
+                    ? EvaluationJob.Load(req with { Checkpoint = from, Arch = null, Normalize = null, Eps = loaded.Eps, Dataset = loaded.Dataset }, RepoPaths.Root)
+                    : null;
+                if (source != null && source.Test.Count != loaded.Test.Count)
+                    throw new ConfigException($"--transfer-from {parse.GetValue(transferFrom)}: its test set has {source.Test.Count} points here, this model's {loaded.Test.Count}; give a model trained on the same data");
                 checks = MaskingDiagnosis.Run(loaded.Evaluated, loaded.Test, loaded.NumClasses,
-                    new MaskingDiagnosis.Options(loaded.Eps, threatModel, parse.GetValue(batch), loaded.Device, SquareQueries: parse.GetValue(queries)) { Log = m => o.WriteLine("  " + m) });
+                    new MaskingDiagnosis.Options(loaded.Eps, threatModel, parse.GetValue(batch), loaded.Device, SquareQueries: parse.GetValue(queries))
+                    {
+                        Log = m => o.WriteLine("  " + m), TransferSource = source?.Evaluated, TransferName = source?.File ?? "",
+                    });
             }
             catch (InvalidDataException ex) { throw new ConfigException(ex.Message); }
             var table = new Table().AddColumn("check").AddColumn("verdict").AddColumn("measured");
