@@ -45,6 +45,20 @@ public sealed class TrainingCurvesTests
     }
 
     [Fact]
+    public void AConstantLearningRateIsDrawnOnAnAxisFromZeroToTwiceItAndEpochTicksAreWhole()
+    {
+        var rows = Rows.Select(r => { var f = r.Split(','); f[1] = "0.001"; return string.Join(",", f); }).ToArray();
+        var accuracy = TrainingCurves.Build(Table(rows), "tiny")[0];
+        accuracy.Plot.RenderInMemory(Figure.Width, Figure.Height);
+        // Not ScottPlot's -1..1 for a span of zero, where 0.001 reads as 0.
+        Assert.Equal(0, accuracy.Plot.Axes.Right.Range.Min, 12);
+        Assert.Equal(0.002, accuracy.Plot.Axes.Right.Range.Max, 12);
+        var ticks = accuracy.Plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).Select(t => t.Position).ToList();
+        Assert.NotEmpty(ticks);
+        Assert.All(ticks, x => Assert.Equal(Math.Round(x), x, 9));
+    }
+
+    [Fact]
     public void TheFiguresHoldTheMetricsValues()
     {
         var figures = TrainingCurves.Build(Table(Rows), "tiny");

@@ -14,7 +14,7 @@ public static class AccuracyCurves
 {
     public static Plot Draw(string title, string xLabel, IEnumerable<AccuracySeries> series)
     {
-        var plot = TrainingCurves.NewPlot(title, "accuracy (%)");
+        var plot = TrainingCurves.NewPlot(title, "accuracy (%)", epochAxis: false);
         plot.XLabel(xLabel);
         plot.ShowLegend(Alignment.UpperRight);
         var palette = new ScottPlot.Palettes.Category10();

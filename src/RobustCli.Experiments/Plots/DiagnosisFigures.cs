@@ -28,7 +28,7 @@ public static class DiagnosisFigures
                 var width = (hi - lo) / bins;
                 var counts = new double[bins];
                 foreach (var v in logs) counts[Math.Min(bins - 1, (int)((v - lo) / width))]++;
-                var plot = TrainingCurves.NewPlot($"{c.Name}: {verdict} ({c.Measured})", "points");
+                var plot = TrainingCurves.NewPlot($"{c.Name}: {verdict} ({c.Measured})", "points", epochAxis: false);
                 plot.XLabel("log10 |∇x loss|₁ at clean points");
                 var bars = plot.Add.Bars(Enumerable.Range(0, bins).Select(i => lo + (i + 0.5) * width).ToArray(), counts);
                 foreach (var b in bars.Bars) b.Size = width * 0.9;

@@ -68,11 +68,14 @@ public static class TrainingCurves
     private static string ScoreLabel(string column) =>
         column.EndsWith("_psnr", StringComparison.Ordinal) ? "PSNR (dB)" : column[(column.LastIndexOf('_') + 1)..];
 
-    internal static Plot NewPlot(string title, string yLabel)
+    /// <param name="epochAxis">x is the epoch (whole numbers); false for figures whose x is eps, steps or a histogram's bins.</param>
+    internal static Plot NewPlot(string title, string yLabel, bool epochAxis = true)
     {
         var plot = new Plot();
         plot.Title(title);
         plot.XLabel("epoch");
+        // Epochs are whole numbers: no tick at 1.1.
+        if (epochAxis) plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.LowerRight);
         return plot;
@@ -96,5 +99,9 @@ public static class TrainingCurves
         s.MarkerSize = 0;
         s.Axes.YAxis = plot.Axes.Right;
         plot.Axes.Right.Label.Text = "learning rate";
+        // A constant rate has no span to scale to (the axis would read -1 to 1 with the line at "0"): show 0 to twice it.
+        var lr = table["lr"].Where(double.IsFinite).ToList();
+        if (lr.Count > 0 && lr.Max() - lr.Min() <= 1e-12 * Math.Max(1, Math.Abs(lr.Max())))
+            plot.Axes.SetLimitsY(0, 2 * Math.Max(lr.Max(), 1e-12), plot.Axes.Right);
     }
 }
