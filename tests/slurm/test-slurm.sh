@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Slurm path end to end on a one-node cluster started here (tests/slurm/cluster.sh):
 #   1. robust sweep --slurm --submit trains a 3-point TRADES grid as a job array; one task is cancelled with scancel
-#      mid-run, the same command resubmits, and that task resumes; the report job runs after each array;
+#      mid-run, another gets the time-limit signal and requeues itself; the same command resubmits, the cancelled
+#      task resumes, the others are left alone; the report job runs after each array;
 #   2. robust eval --slurm --shards 2 --submit evaluates a model as two array tasks and merges them;
 #   3. the results equal local runs: every run's metrics (but timings) and final evaluation, sample by sample, and
 #      the merged evaluation equals the unsharded one.
@@ -68,7 +69,20 @@ until grep -q "checkpoint inside epoch 1" "$work/sweep/runs/001/log.txt" 2>/dev/
 done
 scancel "${array}_1"
 echo "slurm test: cancelled task ${array}_1 after its first mid-epoch checkpoint"
+# Task 2 gets what Slurm sends the batch shell near the time limit (--signal=B:USR1): the run checkpoints, stops,
+# and the task requeues itself, to continue from its checkpoint when it runs again.
+start=$(date +%s)
+until grep -q "checkpoint inside epoch 1" "$work/sweep/runs/002/log.txt" 2>/dev/null; do
+  (( $(date +%s) - start > 300 )) && fail "task 2 wrote no mid-epoch checkpoint in 300 s"
+  sleep 0.2
+done
+scancel --signal=USR1 --batch "${array}_2"
+echo "slurm test: sent task ${array}_2 the time-limit signal after its first mid-epoch checkpoint"
 drain 600
+grep -q "time limit near" "$work/sweep/logs/slurm-sweep-${array}_2.out" || fail "task 2 did not requeue itself on USR1"
+grep -q "resuming epoch" "$work/sweep/runs/002/log.txt" || fail "the requeued task 2 did not resume from its mid-epoch checkpoint"
+grep -q '"status": "completed"' "$work/sweep/runs/002/summary.json" || fail "the requeued task 2 did not complete"
+echo "slurm test: task ${array}_2 requeued itself and completed"
 grep -q '"status": "interrupted"' "$work/sweep/runs/001/summary.json" || fail "the cancelled task's run is not marked interrupted: $(cat "$work/sweep/runs/001/summary.json")"
 [ -f "$work/sweep/summary.csv" ] || fail "the report job wrote no summary.csv"
 "$robust" sweep status "$work/sweep" | tail -1
@@ -80,7 +94,7 @@ grep -q "3 grid point(s): 3 completed" "$work/status.txt" || fail "not every gri
 grep -q "resuming epoch" "$work/sweep/runs/001/log.txt" || fail "task 1 did not resume from its mid-epoch checkpoint"
 grep -q "already completed" "$work/sweep/logs/slurm-sweep-"*_0.out || fail "the resubmitted task 0 did not leave its completed run alone"
 [ -f "$work/sweep/report/report.md" ] || fail "the report job wrote no report"
-echo "slurm test: sweep (3 points, one cancelled and resumed) done in $t_sweep s"
+echo "slurm test: sweep (3 points: one cancelled and resumed after resubmission, one requeued by itself) done in $t_sweep s"
 
 # The same grid here, one job after another on one thread, as the tasks ran.
 OMP_NUM_THREADS=1 "$robust" sweep --config "$work/sweep.yaml" --dir "$work/local" --no-progress > "$work/local.txt" 2>&1 || fail "local sweep: $(tail "$work/local.txt")"
