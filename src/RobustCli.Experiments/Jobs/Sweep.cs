@@ -76,7 +76,7 @@ public static class Sweep
         Directory.CreateDirectory(folder.LogsDir);
         var threads = Math.Max(1, Environment.ProcessorCount / parallel);
         console.WriteLine($"{jobs.Count} job(s), {parallel} at a time, {threads} thread(s) each{(gpus > 0 ? $", one of {gpus} GPU(s) each" : "")}; logs in {folder.LogsDir}");
-        var running = new List<(SweepJob Job, Process Process, int Slot)>();
+        var running = new List<(SweepJob Job, Process Process, int Slot, StreamWriter Log)>();
         var pending = new Queue<SweepJob>(jobs);
         var worst = 0;
         var freeSlots = new SortedSet<int>(Enumerable.Range(0, parallel));
@@ -99,11 +99,9 @@ public static class Sweep
                 var p = Process.Start(psi)!;
                 p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
                 p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
-                p.Exited += (_, _) => { lock (log) log.Dispose(); };
-                p.EnableRaisingEvents = true;
                 p.BeginOutputReadLine();
                 p.BeginErrorReadLine();
-                lock (running) running.Add((job, p, slot));
+                lock (running) running.Add((job, p, slot, log));
                 console.WriteLine($"sweep job {job.Index + 1}/{jobs.Count} started (pid {p.Id}): {(job.Label.Length == 0 ? "(the base config)" : job.Label)}");
             }
             if (running.Count == 0) break;
@@ -113,7 +111,9 @@ public static class Sweep
                 Thread.Sleep(100);
                 continue;
             }
+            // Waits for the output to drain too; only then is the log closed.
             done.Process.WaitForExit();
+            lock (done.Log) done.Log.Dispose();
             lock (running) running.Remove(done);
             freeSlots.Add(done.Slot);
             var code = done.Process.ExitCode;
