@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A one-node Slurm cluster on this machine for the tests: munged, slurmctld and slurmd with a minimal slurm.conf
-# (localhost, every core, no cgroups, no accounting database), all state under one folder.
+# (localhost, every core, no cgroups, no accounting database), all state under one folder. cred_expire=10 also
+# shortens the wait before a requeued job may start again (Slurm's default: 121 s).
 #   source tests/slurm/cluster.sh; cluster_start DIR; ... sbatch/squeue with SLURM_CONF set ...; cluster_stop
 # cluster_start returns 3 (and says why) where the daemons cannot run: not root, Slurm or munge not installed.
 set -uo pipefail
@@ -34,7 +35,7 @@ SlurmdPort=$(( port + 1 ))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket=$MUNGE_SOCKET
+AuthInfo=socket=$MUNGE_SOCKET,cred_expire=10
 CredType=cred/munge
 StateSaveLocation=$CLUSTER_DIR/state
 SlurmdSpoolDir=$CLUSTER_DIR/spool
