@@ -9,7 +9,8 @@ namespace RobustCli.Experiments.Jobs;
 /// The batch scripts robust writes for Slurm: a job array that trains a sweep's grid points (task i trains
 /// jobs/i.yaml into runs/i, continuing after a preemption, a requeue or a resubmission), the sweep's summary and report
 /// as a job that waits for the array, a job array that evaluates the shards of one evaluation, and the merge after it.
-/// Every path in them is absolute, so they run from any folder.
+/// Every path in them is absolute, so they run from any folder. Slurm opens a task's output file before its script
+/// runs: the callers create the logs folder when they write the scripts.
 /// </summary>
 public static class SlurmScripts
 {
@@ -99,8 +100,6 @@ public static class SlurmScripts
         b.Append("set -uo pipefail\n");
         b.Append("export OMP_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-1}\"\n");
         foreach (var l in s.Setup) b.Append(l).Append('\n');
-        // The output folder already exists: Slurm opens the output file before the script runs (robust creates it).
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         return b;
     }
 

@@ -11,21 +11,6 @@ public sealed record SweepJob(int Index, IReadOnlyList<(string Path, string Valu
     public string Label => string.Join(" ", Assignments.Select(a => $"{a.Path}={a.Value}"));
 }
 
-/// <summary>How to start the CLI in a process of its own (a sweep's parallel jobs, a Slurm task): the executable and the arguments before the command's.</summary>
-public sealed record CliLauncher(string Executable, IReadOnlyList<string> Prefix)
-{
-    /// <summary>The robust apphost beside the running assembly, else dotnet robust.dll.</summary>
-    public static CliLauncher Current()
-    {
-        var dir = AppContext.BaseDirectory;
-        var host = Path.Combine(dir, "robust");
-        if (File.Exists(host)) return new CliLauncher(host, []);
-        return new CliLauncher("dotnet", [Path.Combine(dir, "robust.dll")]);
-    }
-
-    public string CommandLine => string.Join(" ", new[] { Executable }.Concat(Prefix).Select(Shell.Quote));
-}
-
 /// <summary>
 /// A config's sweep: section (key path -> list of values) expanded into the grid of jobs, in key order with the last
 /// key varying fastest, and run in a <see cref="SweepFolder"/>: one after another in this process, or N side by side
@@ -137,11 +122,4 @@ public static class Sweep
         }
         catch (InvalidOperationException) { }
     }
-}
-
-/// <summary>Quoting for the shell lines robust writes (Slurm scripts, commands it prints).</summary>
-public static class Shell
-{
-    public static string Quote(string s) =>
-        s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 }

@@ -74,7 +74,7 @@ public static class TrainingJob
         var folder = resumeDir != null ? RunFolder.Open(resumeDir) : fixedDir != null ? RunFolder.CreateAt(fixedDir) : RunFolder.Create(options.RunsDir, config.Name);
         // Atomically: a folder with a config.yaml holds a run, so a kill must not leave half of one.
         if (resumeDir == null)
-            RobustCli.Torch.Serialization.AtomicFile.Write(folder.ConfigFile, st => { using var w = new StreamWriter(st, leaveOpen: true); w.Write(ConfigLoader.ToYaml(config)); });
+            RobustCli.Torch.Serialization.AtomicFile.WriteText(folder.ConfigFile, ConfigLoader.ToYaml(config));
         using var log = CreateLogger(folder, options);
         var summary = resumeDir != null && File.Exists(folder.SummaryFile) ? RunSummary.Load(folder.SummaryFile) : new RunSummary();
         var wall = Stopwatch.StartNew();

@@ -101,11 +101,7 @@ public sealed class SweepFolder
             if (!same) throw new ConfigException($"{Path}: this folder holds another sweep (other grid points or settings); give another --dir");
             return;
         }
-        for (var i = 0; i < jobs.Count; i++)
-        {
-            var text = yaml[i];
-            AtomicFile.Write(JobConfig(i), s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
-        }
+        for (var i = 0; i < jobs.Count; i++) AtomicFile.WriteText(JobConfig(i), yaml[i]);
         SaveManifest(new SweepManifest
         {
             Name = jobs[0].Config.Name, Config = System.IO.Path.GetFullPath(configFile), Sets = sets.ToList(),

@@ -137,6 +137,9 @@ public static class TorchArchive
 /// <summary>Writes a file by writing a temporary sibling and renaming it, so a crash never leaves a half-written file.</summary>
 public static class AtomicFile
 {
+    /// <summary>Text as UTF-8 (no byte-order mark), atomically.</summary>
+    public static void WriteText(string path, string text) => Write(path, s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(text)));
+
     public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);

@@ -297,7 +297,7 @@ public static class EvalCommand
         var located = EvaluationJob.Locate(ckpt);
         var dir = parse.GetValue(output)?.FullName ?? Path.Combine(Directory.Exists(ckpt) ? Path.GetFullPath(ckpt) : Directory.GetCurrentDirectory(),
             $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-shards");
-        Directory.CreateDirectory(dir);
+        Directory.CreateDirectory(Path.Combine(dir, "logs"));
         // The evaluation's own arguments, paths made absolute (a task runs wherever Slurm starts it); what names the
         // shards, their files and the cluster is the script's.
         string[] scriptOwned = ["--slurm", "--submit", "--shards", "--shard", "--out", "--state", "--no-progress", .. slurm.All.Select(x => x.Name)];

@@ -80,6 +80,7 @@ public static class SweepCommand
     private static int WriteSlurm(ParseResult parse, TextWriter o, SlurmOptions slurm, SlurmConfig settings, SweepFolder folder, IReadOnlyList<SweepJob> jobs)
     {
         Directory.CreateDirectory(folder.SlurmDir);
+        Directory.CreateDirectory(folder.LogsDir);
         var robust = CliLauncher.Current();
         var name = jobs[0].Config.Name;
         var array = Path.Combine(folder.SlurmDir, "train-array.sbatch");
