@@ -12,10 +12,11 @@
 #   - the .NET 10 SDK             must already be on PATH (Debian does not package it)
 # With --tests (scripts/test.sh passes it), also what only the tests use:
 #   - slurm-wlm, munge            a one-node Slurm cluster the cluster tests start and stop (tests/slurm)
+#   - time                        /usr/bin/time: the peak memory of each hostile-weights refusal (HostileWeightsTests)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(cmake g++ libtorch-dev libopenblas0-openmp python3-torch python3-scipy python3-skimage dataset-fashion-mnist fonts-dejavu-core)
-if [[ "${1:-}" == "--tests" ]]; then packages+=(slurm-wlm munge); fi
+if [[ "${1:-}" == "--tests" ]]; then packages+=(slurm-wlm munge time); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

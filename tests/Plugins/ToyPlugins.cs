@@ -17,6 +17,8 @@ public static class Toys
         Methods.Registry.Register(ToyNoiseTraining.Registration);
         Methods.Registry.Register(ToyTwoTaskTraining.Registration);
         Attacks.Registry.Register(ToyNoiseAttack.Registration);
+        RobustCli.Core.Models.ModelFactory.Registry.Register(ToyTwoOutputModel.Registration);
+        Attacks.Registry.Register(ToyAuxAttack.Registration);
     }
 }
 

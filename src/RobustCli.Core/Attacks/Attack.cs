@@ -35,6 +35,8 @@ public abstract class Attack
     /// Every setting that decides the result (family, norm, eps and each declared option, defaults included), set by
     /// the attack registry; an evaluation's resumable state is tied to it.
     /// </summary>
+    /// <summary>What the attacked model must offer (from the attack's registration; see <see cref="AttackRegistration.Requires"/>).</summary>
+    public IReadOnlyList<Models.ModelCapability> Requires { get; set; } = [];
     public string? Settings { get; set; }
 
     /// <summary>

@@ -42,6 +42,7 @@ public static class AttackPresets
         attack.Settings = FormattableString.Invariant($"{registration.Name}|{norm}|eps={eps:R}|{options.Canonical()}{(loss != null ? "|loss=" + loss.Name : "")}");
         if (seed != null) attack.Seed = seed.Value;
         attack.HasOwnSeed = seed != null;
+        attack.Requires = registration.Requires;
         return attack;
     }
 
@@ -62,6 +63,14 @@ public static class AttackPresets
                 return (r, k, l2);
         }
         throw new FormatException($"unknown attack '{name}'{Levenshtein.Suggest(name, Examples)} Expected one of {string.Join(", ", Examples)} (pgdK and cwK take any K; autoattack for AutoAttack)");
+    }
+
+    /// <summary>The registration a spec names, or null when it names none (a typo, autoattack).</summary>
+    public static AttackRegistration? RegistrationOf(string spec)
+    {
+        var colon = spec.IndexOf(':');
+        try { return Resolve((colon < 0 ? spec : spec[..colon]).Trim().ToLowerInvariant()).Registration; }
+        catch (FormatException) { return null; }
     }
 
     /// <summary>The comma-separated key=value options of an attack spec (its text after the colon).</summary>

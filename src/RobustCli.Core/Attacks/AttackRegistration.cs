@@ -1,3 +1,4 @@
+using RobustCli.Core.Models;
 using RobustCli.Core.Registry;
 
 namespace RobustCli.Core.Attacks;
@@ -23,4 +24,12 @@ public sealed record AttackRegistration(string Name, string Description, OptionD
     public bool TakesTaskLoss { get; init; }
     /// <summary>It attacks a task with its own loss only (a denoiser's observation), never a classifier.</summary>
     public bool NeedsTaskLoss { get; init; }
+    /// <summary>What the attacked model must offer beyond logits (an expert selection, probe outputs); checked against a config's model and a loaded one.</summary>
+    public IReadOnlyList<ModelCapability> Requires { get; init; } = [];
+    /// <summary>
+    /// The attack measures a risk on the misclassified points rather than a robust accuracy (hypocritical
+    /// perturbations help the model): the row name robust eval reports it under, and why a config's accuracy
+    /// evaluations refuse it. Null for every attack that measures robust accuracy.
+    /// </summary>
+    public (string Row, string Refusal)? MeasuresRisk { get; init; }
 }

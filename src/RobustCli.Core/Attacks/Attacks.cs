@@ -100,7 +100,7 @@ public static class Attacks
             var start = b.Options.String("start") switch { "uniform" => RandomStart.Uniform, "none" => RandomStart.None, _ => RandomStart.Normal };
             return new SelectionAdaptiveAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 2.5 * b.Eps / k, k, b.Options.Double("weight"), start);
         })
-    { StepsInName = true, Examples = ["soe-adaptive50"] };
+    { StepsInName = true, Examples = ["soe-adaptive50"], Requires = [Models.SynergyOfExperts.Experts] };
 
     private static OptionSpec Level => OptionSpec.Double("level", 5, "strength as a noise level s in /255 units: rho = s/255 sqrt(C H W)", min: 0);
 
@@ -136,7 +136,7 @@ public static class Attacks
         ]),
         b => new CifsJointAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 0.1 * b.Eps, b.Options.Int("steps"), b.Options.Double("beta"),
             b.Options.Bool("joint"), b.Options.Bool("random_start")))
-    { StepsInName = true, Examples = ["cifs-pgd20"] };
+    { StepsInName = true, Examples = ["cifs-pgd20"], Requires = [Models.CifsResNet18.Probes] };
 
     public static readonly AttackRegistration Hypocritical = new("hypocritical",
         "hypocritical perturbations (Tao et al. 2022): PGD towards the true class on misclassified points; robust eval reports the hypocritical risk",
@@ -147,7 +147,10 @@ public static class Attacks
             return new HypocriticalAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 2.5 * b.Eps / k, k, b.Norm,
                 b.Options.Bool("random_start") ? RandomStart.Uniform : RandomStart.None);
         })
-    { HasL2 = true, Examples = ["hypocritical", "hypocritical:steps=20"] };
+    {
+        HasL2 = true, Examples = ["hypocritical", "hypocritical:steps=20"],
+        MeasuresRisk = ("hypocritical_risk", "pushes misclassified points towards their true class; it measures the hypocritical risk: robust eval --checkpoint RUN --attack hypocritical"),
+    };
 
     public static readonly Registry<AttackRegistration> Registry = new("attack",
     [

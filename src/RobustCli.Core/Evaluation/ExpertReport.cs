@@ -17,6 +17,11 @@ namespace RobustCli.Core.Evaluation;
 /// </summary>
 public static class ExpertReport
 {
+    public static readonly EpochReportRegistration Registration = new("experts",
+        "each expert's clean and adversarial validation accuracy, how often it is selected, the plain ensemble and the oracle",
+        SynergyOfExperts.Experts, m => Columns(((IExpertEnsemble)m).ExpertCount),
+        (m, data, attack, seed) => Measure(m, (IExpertEnsemble)m, data, attack, seed));
+
     public static IReadOnlyList<string> Columns(int experts) =>
     [
         .. Enumerable.Range(0, experts).SelectMany(m => new[] { $"val_expert{m}_clean_acc", $"val_expert{m}_adv_acc", $"val_expert{m}_selected_clean", $"val_expert{m}_selected_adv" }),

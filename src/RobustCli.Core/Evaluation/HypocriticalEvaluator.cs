@@ -24,7 +24,7 @@ public sealed record HypocriticalResult(string Name, int Count, int Misclassifie
 public static class HypocriticalEvaluator
 {
     /// <summary>Attacks the misclassified points in batches (per-sample seeds, as every evaluation); the model is evaluated in eval mode.</summary>
-    public static HypocriticalResult Evaluate(Module model, ImageDataset data, HypocriticalAttack attack, int batchSize, Device device,
+    public static HypocriticalResult Evaluate(Module model, ImageDataset data, Attack attack, int batchSize, Device device,
         Action<string, int, int>? progress = null)
     {
         var sw = Stopwatch.StartNew();

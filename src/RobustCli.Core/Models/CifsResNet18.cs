@@ -123,10 +123,15 @@ public sealed class CifsBlock : Module
 /// </summary>
 public sealed class CifsResNet18 : Classifier, IMultiOutput
 {
+    /// <summary>The probes' logits beside the final ones, for CIFS's joint loss.</summary>
+    public static readonly ModelCapability Probes = ModelCapability.Output("probe0", "a model with CIFS probes");
+
     public static readonly ModelRegistration Registration = new("cifs-resnet18",
         "ResNet-18 with CIFS channel-importance masks in layer4 (Yan et al. 2021): outputs logits, probe0, probe1",
         new OptionDeclaration([OptionSpec.Int("width", 64, "channels of the first stage (64, 128, 256, 512 × width/64)", min: 4)]),
-        b => new CifsResNet18(b.NumClasses, b.InChannels, b.Normalization, b.Options.Int("width")));
+        b => new CifsResNet18(b.NumClasses, b.InChannels, b.Normalization, b.Options.Int("width")))
+    { Offers = [Probes] };
+
 
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;

@@ -24,7 +24,7 @@ public abstract class Classifier : Module
         std = RegisterBuffer("std", torch.From(normalization.Std.Select(v => (float)v).ToArray(), [1, channels, 1, 1]), persistent: false);
     }
 
-    public bool Normalizes => mean != null;
+    public virtual bool Normalizes => mean != null;
 
     /// <summary>The input standardized as <see cref="Forward"/> does (x itself without normalization), for models whose other outputs need it too.</summary>
     protected Tensor Normalize(Tensor x) => mean == null ? x : (x - mean).Div_(std!);

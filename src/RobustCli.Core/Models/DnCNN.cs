@@ -21,7 +21,19 @@ public sealed class DnCNN : Module, IMultiOutput
             OptionSpec.Int("depth", 20, "convolutions in all: 17 (DnCNN-S), 20 (DnCNN-B, DnCNN-C)", min: 3),
             OptionSpec.Int("features", 64, "channels of the hidden convolutions", min: 1),
         ]),
-        b => new DnCNN(b.InChannels, b.Options.Int("depth"), b.Options.Int("features"))) { Tasks = ["denoise"] };
+        b => new DnCNN(b.InChannels, b.Options.Int("depth"), b.Options.Int("features"))) { Tasks = ["denoise"], FromWeights = SizesIn };
+
+    /// <summary>
+    /// A DnCNN's depth, width and channels from its weights (a PyTorch file has no config): one 4-D weight per
+    /// convolution, the first one's input channels gray (1) or colour (3).
+    /// </summary>
+    private static (OptionValues Options, int? InChannels) SizesIn(IReadOnlyDictionary<string, Tensor> weights)
+    {
+        var convs = weights.Where(kv => kv.Key.StartsWith("dncnn.", StringComparison.Ordinal) && kv.Key.EndsWith(".weight", StringComparison.Ordinal) && kv.Value.Dim == 4).ToList();
+        if (convs.Count < 3) throw new InvalidDataException($"the weights have {convs.Count} DnCNN convolutions (dncnn.N.weight); is this a DnCNN?");
+        var options = Registration.Options.Resolve(new Dictionary<string, object?> { ["depth"] = convs.Count, ["features"] = (int)convs[0].Value.Size(0) });
+        return (options, (int)convs[0].Value.Size(1));
+    }
 
     /// <summary>The paper's names: DnCNN-S (17 convolutions), DnCNN-B and DnCNN-C (20; gray or colour follows the data).</summary>
     public static ModelRegistration Sized(string name, int depth, string description) => new(name, description,

@@ -17,6 +17,18 @@ public sealed record ModelBuild(OptionValues Options, int NumClasses, int InChan
 public sealed record ModelRegistration(string Name, string Description, OptionDeclaration Options, Func<ModelBuild, Module> Create) : IRegistration
 {
     public IReadOnlyList<string> Tasks { get; init; } = ["classification"];
+    /// <summary>What the model offers attacks, methods and reports that need more than logits (experts, probe outputs).</summary>
+    public IReadOnlyList<ModelCapability> Offers { get; init; } = [];
+    /// <summary>
+    /// The extra heads a bare weights file of this architecture holds (a multi-task encoder's decoders), read off its
+    /// keys so it loads whole without the run's config; null: the architecture has no optional heads.
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, RobustCli.Torch.Tensor>, IReadOnlyList<TaskHead>>? HeadsFromWeights { get; init; }
+    /// <summary>
+    /// The options and input channels a bare weights file of this architecture was built with, read off its tensors
+    /// (a DnCNN's depth, width and channels); null: the declared defaults, and the dataset's channels.
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, RobustCli.Torch.Tensor>, (OptionValues Options, int? InChannels)>? FromWeights { get; init; }
 }
 
 /// <summary>What a model is built from, in one record (architecture name, data, and the WideResNet sizes).</summary>

@@ -163,12 +163,14 @@ public sealed class MultiTaskNetwork : Classifier, IMultiOutput
     public static readonly ModelRegistration ResNet18 = new("multitask-resnet18",
         "GAT's multi-task ResNet-18 (taskaugment): shared encoder + one head per task; outputs logits and the auxiliary heads",
         new OptionDeclaration([Width, StemPadding]),
-        b => new MultiTaskNetwork(new ResNetEncoder([2, 2, 2, 2], false, b.InChannels, b.Options.Int("width"), b.Options.Int("stem_padding")), b));
+        b => new MultiTaskNetwork(new ResNetEncoder([2, 2, 2, 2], false, b.InChannels, b.Options.Int("width"), b.Options.Int("stem_padding")), b))
+    { HeadsFromWeights = HeadsIn };
 
     public static readonly ModelRegistration ResNet50 = new("multitask-resnet50",
         "GAT's multi-task ResNet-50 (the paper's default encoder): shared bottleneck encoder + one head per task",
         new OptionDeclaration([Width, StemPadding]),
-        b => new MultiTaskNetwork(new ResNetEncoder([3, 4, 6, 3], true, b.InChannels, b.Options.Int("width"), b.Options.Int("stem_padding")), b));
+        b => new MultiTaskNetwork(new ResNetEncoder([3, 4, 6, 3], true, b.InChannels, b.Options.Int("width"), b.Options.Int("stem_padding")), b))
+    { HeadsFromWeights = HeadsIn };
 
     public static readonly ModelRegistration Wrn = new("multitask-wrn",
         "GAT's multi-task WideResNet (model.depth, model.width; WRN-28-10 in the paper): shared encoder + one head per task",
@@ -178,7 +180,8 @@ public sealed class MultiTaskNetwork : Classifier, IMultiOutput
             OptionSpec.Int("width", 10, "widening factor", min: 1),
             OptionSpec.Double("drop_rate", 0, "dropout between the convolutions of a block", min: 0, max: 1, maxExclusive: true),
         ], o => (o.Int("depth") - 4) % 6 == 0 ? [] : [new OptionError("depth", $"a WideResNet's depth is 6n + 4 (16, 22, 28, 34, 40); {o.Int("depth")} is not")]),
-        b => new MultiTaskNetwork(new WideResNetEncoder(b.Options.Int("depth"), b.Options.Int("width"), b.InChannels, b.Options.Double("drop_rate")), b));
+        b => new MultiTaskNetwork(new WideResNetEncoder(b.Options.Int("depth"), b.Options.Int("width"), b.InChannels, b.Options.Double("drop_rate")), b))
+    { HeadsFromWeights = HeadsIn };
 
     private readonly Module encoder;
     private readonly ClassificationDecoder main;

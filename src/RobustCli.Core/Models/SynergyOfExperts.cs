@@ -36,9 +36,14 @@ public sealed class SynergyOfExperts : Classifier, IMultiOutput, IExpertEnsemble
         OptionSpec.String("base", "resnet20", "the sub-models' architecture: any registered classifier exposing its penultimate features (resnet20, resnet8, smallcnn, preact18, ...)"),
     ], CheckBase);
 
+    /// <summary>Experts with rectified confidences and a selection among them (<see cref="IExpertEnsemble"/>).</summary>
+    public static readonly ModelCapability Experts = new("experts", "a model that selects among experts", m => m is IExpertEnsemble);
+
     public static readonly ModelRegistration Registration = new("soe",
         "Synergy-of-Experts (Cui, Zhang et al. 2022): model.experts sub-models of model.base, each input answered by the expert with the highest rectified confidence",
-        Options, b => new SynergyOfExperts(b.Options.String("base"), b.Options.Int("experts"), b.NumClasses, b.InChannels, b.Normalization));
+        Options, b => new SynergyOfExperts(b.Options.String("base"), b.Options.Int("experts"), b.NumClasses, b.InChannels, b.Normalization))
+    { Offers = [Experts] };
+
 
     private static IEnumerable<OptionError> CheckBase(OptionValues o)
     {
@@ -72,6 +77,9 @@ public sealed class SynergyOfExperts : Classifier, IMultiOutput, IExpertEnsemble
         rectifiers = RegisterModule("rectifiers", new ModuleList(rectifierHeads));
         BaseArch = baseArch;
     }
+
+    /// <summary>The experts standardize their inputs themselves (the ensemble's own buffers stay empty).</summary>
+    public override bool Normalizes => expertModels.All(e => e.Normalizes);
 
     public string BaseArch { get; }
     public int ExpertCount => expertModels.Length;

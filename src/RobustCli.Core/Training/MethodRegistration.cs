@@ -25,6 +25,13 @@ public sealed record MethodRegistration(string Name, string Description, OptionD
     /// <summary>The architectures it trains, when it needs a particular kind of model (SoE's experts); null: any.</summary>
     public IReadOnlyList<string>? Models { get; init; }
     /// <summary>
+    /// What to tell a user whose model.arch is not one of <see cref="Models"/>, given that arch ({0} in the text):
+    /// how to get a model this method trains from the one they named.
+    /// </summary>
+    public string? ModelHint { get; init; }
+    /// <summary>Why the method needs a validation set (data.val_size > 0), when it does (NoiLIn's schedule reads it); null: it does not.</summary>
+    public string? NeedsValidation { get; init; }
+    /// <summary>
     /// Extra heads the method asks the model for, from its options and the dataset (GAT's auxiliary tasks); the
     /// model is built with them for training, resuming and evaluation alike.
     /// </summary>

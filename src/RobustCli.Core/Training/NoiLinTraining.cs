@@ -29,7 +29,7 @@ public sealed class NoiLinTraining : ITrainingMethod
         ], o => o.Double("n_min") <= o.Double("n_max") ? [] : [new OptionError("n_min", $"must be <= n_max ({o.Double("n_max")}), got {o.Double("n_min")}")]),
         b => new NoiLinTraining(b.Other(b.Options.String("base")), b.Options.String("noise") == "pairflip" ? LabelNoise.PairFlip : LabelNoise.Symmetric,
             b.Options.Double("n_min"), b.Options.Double("n_max"), b.Options.Int("tau"), b.Options.Double("gamma"), b.Options.Int("half_cap_until_epoch"), b.Seed))
-    { Columns = ["noise_rate"], BaseOption = "base" };
+    { Columns = ["noise_rate"], BaseOption = "base", NeedsValidation = "NoiLIn's schedule needs a validation set" };
 
     private readonly ITrainingMethod inner;
     private readonly LabelNoise noise;

@@ -42,6 +42,7 @@ public sealed class SoeTraining(AttackSettings attack, double lambda = 1.0, doub
     {
         Columns = ["soe_main_loss", "soe_aux_loss"],
         Models = ["soe"],
+        ModelHint = "to train SoE sub-models of {0}, write model: {{arch: soe, base: {0}}}",
     };
 
     public string Name => "soe";

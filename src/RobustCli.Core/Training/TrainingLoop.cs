@@ -51,8 +51,8 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// The epoch loop: for each batch, set the learning rate, let the task prepare the batch and the method compute its
 /// loss, take the optimisation step (<see cref="OptimizationStep"/>: backward, clipping, optimizer, EMA) and score
 /// the outputs; at each epoch's end, validation (clean and robust), the method's hook, and test evaluation when
-/// scheduled — on the EMA weights when there are some. An expert ensemble (SoE) adds its <see cref="ExpertReport"/>
-/// columns after the method's. One DisposeScope per batch keeps memory flat. A NaN or
+/// scheduled — on the EMA weights when there are some. The reports the model offers what they need for
+/// (<see cref="EpochReports"/>: an expert ensemble's per-expert accuracies) add their columns after the method's. One DisposeScope per batch keeps memory flat. A NaN or
 /// infinite loss stops the run with TrainingDivergedException.
 /// </summary>
 public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule schedule, bool schedulePerStep, ITrainingMethod method,
@@ -69,7 +69,8 @@ public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule
     /// <summary>The model validation and tests measure instead of the trained one: the EMA of the weights, when kept.</summary>
     public Module? EvaluationModel { get; init; }
 
-    private Module EvaluatedModel => EvaluationModel ?? step.Average?.Model ?? model;
+    /// <summary>What validation and tests measure: the EMA of the weights when kept, else the trained model.</summary>
+    public Module EvaluatedModel => EvaluationModel ?? step.Average?.Model ?? model;
 
     /// <param name="resume">An epoch a mid-epoch checkpoint left part-done: it continues after its last batch with its sums.</param>
     public void Run(int startEpoch, int epochs, ITrainingObserver observer, CancellationToken cancel = default, EpochProgress? resume = null)
@@ -119,8 +120,8 @@ public sealed class TrainingLoop(Module model, OptimizationStep step, LrSchedule
                 (valClean, valRobust) = Scores(Task.Evaluate(EvaluatedModel, validation, validationAttack, evalSeed), validationAttack);
             method.OnEpochEnd(new EpochEnd(epoch, valClean, valRobust));
             IReadOnlyList<(string Column, double Value)> report = [];
-            if (validation != null && validation.Data.Count > 0 && EvaluatedModel is IExpertEnsemble experts)
-                report = ExpertReport.Measure(EvaluatedModel, experts, validation, validationAttack, evalSeed);
+            if (validation != null && validation.Data.Count > 0)
+                report = EpochReports.For(EvaluatedModel).SelectMany(r => r.Measure(EvaluatedModel, validation, validationAttack, evalSeed)).ToList();
             if (test != null && testEvery > 0 && (epoch + 1) % testEvery == 0)
                 (testClean, testRobust) = Scores(Task.Evaluate(EvaluatedModel, test, testAttack, evalSeed + 1), testAttack);
             var columns = Task.Columns;

@@ -438,7 +438,7 @@ public static class ConfigLoader
                                       string.Join(", ", Core.Training.Methods.Registry.All.Where(r => r.Tasks.Contains(c.Task.Name)).Select(r => r.Name)));
         if (method?.Models is { } archs && c.Model.Options != null && !archs.Contains(ModelFactory.Get(c.Model.Arch).Name))
             ctx.Error("model.arch", $"the {method.Name} method trains a model.arch of {string.Join(" or ", archs)}, not {c.Model.Arch}" +
-                                    (archs.Contains("soe") ? $"; to train SoE sub-models of {c.Model.Arch}, write model: {{arch: soe, base: {c.Model.Arch}}}" : ""));
+                                    (method.ModelHint != null ? "; " + string.Format(System.Globalization.CultureInfo.InvariantCulture, method.ModelHint, c.Model.Arch) : ""));
         if (method?.Heads != null && c.Train.MethodOptions.TryGetValue(method.Name, out var methodOptions) && methodOptions != null
             && DatasetCatalog.Registry.TryGet(c.Data.Name, out var headData))
         {
@@ -467,7 +467,7 @@ public static class ConfigLoader
         var late = c.Train.Schedule.Milestones.Where(m => m >= c.Train.Epochs).ToList();
         if (c.Train.Schedule.Name == "multistep" && late.Count > 0)
             ctx.Warnings.Add($"{ctx.Where("train.schedule.milestones")}: train.schedule.milestones {string.Join(", ", late)} >= train.epochs ({c.Train.Epochs}) never apply");
-        Check(c.Train.Method != "noilin" || c.Data.ValSize > 0, "data.val_size", "NoiLIn's schedule needs a validation set: set data.val_size > 0");
+        if (method?.NeedsValidation is { } why) Check(c.Data.ValSize > 0, "data.val_size", $"{why}: set data.val_size > 0");
         Check(c.Train.Ema.Decay == 0 || c.Train.Ema.Decay >= 0.5, "train.ema.decay", $"an EMA decay below 0.5 averages almost nothing; use 0 (off) or e.g. 0.999, got {c.Train.Ema.Decay}");
         foreach (var (g, i) in c.Train.ParamGroups.Select((g, i) => (g, i)))
             Check(g.Prefix.Length > 0, $"train.param_groups[{i}].prefix", "must name the start of parameter names (e.g. fc. or experts.0.)");
@@ -476,24 +476,32 @@ public static class ConfigLoader
         if (!Tasks.Registry.TryGet(c.Task.Name, out var taskReg) || c.Task.Options == null) return;
         var task = taskReg.Create(new TaskBuild(c.Task.Options));
         var taskLoss = task.EvaluationLoss;
-        // An attack that needs an expert ensemble (soe-adaptive) is refused for other models before training, not after.
-        var experts = c.Model.Options != null && ModelFactory.Get(c.Model.Arch).Name == "soe";
-        var probes = c.Model.Options != null && ModelFactory.Get(c.Model.Arch).Name == "cifs-resnet18";
+        // An attack that needs what the model does not offer (an expert selection, probe outputs) is refused before
+        // training, not after.
+        var modelRegistration = c.Model.Options != null ? ModelFactory.Get(c.Model.Arch) : null;
         void NeedsExperts(string path, IEnumerable<Attack> attacks)
         {
-            var list = attacks.ToList();
-            if (!experts && list.FirstOrDefault(a => a is SelectionAdaptiveAttack) is { } a)
-                ctx.Error(path, $"{a.Name} attacks a model that selects among experts (model.arch soe), not {c.Model.Arch}");
-            // Likewise an attack on CIFS's joint loss needs the probes.
-            if (!probes && list.FirstOrDefault(a => a is CifsJointAttack) is { } j)
-                ctx.Error(path, $"{j.Name} attacks a model with CIFS probes (model.arch cifs-resnet18), not {c.Model.Arch}");
-            // Hypocritical perturbations help the model: they measure a risk, never a robust accuracy.
-            if (list.FirstOrDefault(a => a is HypocriticalAttack) is { } h)
-                ctx.Error(path, $"{h.Name} pushes misclassified points towards their true class; it measures the hypocritical risk: robust eval --checkpoint RUN --attack hypocritical");
+            foreach (var a in attacks)
+            {
+                if (modelRegistration != null && ModelCapability.Missing(a.Requires, modelRegistration) is { } missing)
+                {
+                    ctx.Error(path, missing.Refusal(a.Name, "attacks", c.Model.Arch));
+                    return;
+                }
+            }
+        }
+        void MeasuresAccuracy(string path, string spec)
+        {
+            // An attack that measures a risk (hypocritical perturbations help the model) never gives a robust accuracy.
+            if (AttackPresets.RegistrationOf(spec) is { MeasuresRisk: { } risk } r) ctx.Error(path, $"{r.Name} {risk.Refusal}");
         }
         foreach (var (path, spec) in new[] { ("eval.val_attack", c.Eval.ValAttack), ("eval.test_attack", c.Eval.TestAttack) })
         {
-            try { NeedsExperts(path, [AttackPresets.Create(spec, c.Attack.Eps, taskLoss)]); }
+            try
+            {
+                MeasuresAccuracy(path, spec);
+                NeedsExperts(path, [AttackPresets.Create(spec, c.Attack.Eps, taskLoss)]);
+            }
             catch (FormatException e) { ctx.Error(path, e.Message); }
         }
         // The final evaluation also takes AutoAttack (autoattack, autoattack:version=plus...).
@@ -502,6 +510,7 @@ public static class ConfigLoader
             var path = $"eval.final[{i}]";
             try
             {
+                MeasuresAccuracy(path, spec);
                 if (taskLoss != null) AttackPresets.Create(spec, c.Attack.Eps, taskLoss);
                 else NeedsExperts(path, AttackSuites.Parse(spec, c.Attack.Eps, 10, new SuiteDefaults(AttackSuites.IsAutoAttack(spec) && c.Attack.Norm == "l2" ? Norm.L2 : Norm.Linf)).Stages);
             }

@@ -115,9 +115,17 @@ public static class Checkpoint
         if (root is IDictionary<object, object?> d && d.TryGetValue("format", out var f) && f as string == Format &&
             d.TryGetValue("ema", out var e) && e is IDictionary<object, object?> averaged)
         {
-            ema = true;
             var sd = new StateDict();
-            foreach (var (k, v) in averaged) sd.Add((string)k, (Tensor)v!);
+            foreach (var (k, v) in averaged)
+            {
+                if (k is not string name || v is not Tensor t || sd.ContainsKey(name))
+                {
+                    Weights.DisposeTensors(root);
+                    throw new FormatException($"{path}: its \"ema\" entry is not a state dict (key {k} holds {v?.GetType().Name ?? "None"})");
+                }
+                sd.Add(name, t);
+            }
+            ema = true;
             Weights.DisposeTensors(root, keep: sd.Values.ToHashSet());
             return sd;
         }

@@ -18,6 +18,9 @@ public sealed record DenoisingEvaluationRequest(string Checkpoint, IReadOnlyList
     /// <summary>A folder for the adversarial observations, denoised outputs and strips (PNG).</summary>
     public string? SaveFolder { get; init; }
     public Action<string>? Log { get; init; }
+    /// <summary>For a run folder: "best" or "last" (see <see cref="EvaluationRequest.Which"/>).</summary>
+    public string Which { get; init; } = "best";
+    public bool AllowNonFinite { get; init; }
 }
 
 public sealed record DenoisingReport(string CheckpointFile, string TestSet, string Arch, DenoisingResult Result, IReadOnlyList<double> Sigmas);
@@ -41,7 +44,7 @@ public static class DenoisingEvaluationJob
 
     public static DenoisingReport Run(DenoisingEvaluationRequest req, string? repoRoot)
     {
-        var (file, config) = EvaluationJob.Locate(req.Checkpoint);
+        var (file, config) = EvaluationJob.Locate(req.Checkpoint, req.Which);
         var arch = req.Arch ?? config?.Model.Arch
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the architecture with --arch (dncnn, tiny-denoiser)");
         var registration = ModelFactory.Get(arch);
@@ -61,15 +64,20 @@ public static class DenoisingEvaluationJob
         if (req.DataPath != null) (dataConfig.TestPath, dataConfig.Path) = (req.DataPath, req.DataPath);
         using var weights = Checkpoint.EvaluatedWeights(file, out var ema);
         if (ema) req.Log?.Invoke($"{file} keeps an EMA of the weights (train.ema): evaluating the averaged weights");
-        var options = config?.Model.Options is { } o && config.Model.Arch == arch ? o : Infer(registration, weights);
-        // A DnCNN from elsewhere says by its first convolution whether it is gray or colour: the pictures are read so.
-        if (config == null && registration.Name == "dncnn" && weights.TryGetValue("dncnn.0.weight", out var first)) dataConfig.Channels = (int)first.Size(1);
+        var warnings = new List<string>();
+        WeightsCheck.Finite(file, weights, req.AllowNonFinite, warnings);
+        foreach (var w in warnings) req.Log?.Invoke("warning: " + w);
+        // A model from elsewhere may say by its weights how it was built (a DnCNN's depth, width, gray or colour):
+        // the pictures are read with those channels.
+        var fromWeights = config?.Model.Options is { } o && config.Model.Arch == arch ? (o, null) : registration.FromWeights?.Invoke(weights) ?? (registration.Options.Defaults, null);
+        var options = fromWeights.Options;
+        if (config == null && fromWeights.InChannels is { } channels) dataConfig.Channels = channels;
         var data = ComponentFactory.LoadData(dataConfig, repoRoot, needTrain: false);
         ImageSource test = data.Test;
         if (req.N > 0) test = test is PictureSet p ? p.Take(req.N) : ((ImageDataset)test).Take(req.N);
         using var model = ModelFactory.Create(arch, options, 1, test.Channels, null);
         try { model.LoadStateDict(weights); }
-        catch (StateDictMismatchException e) { throw new ConfigException($"--checkpoint {file}: the weights do not fit {arch}({options}): {e.Message}"); }
+        catch (StateDictMismatchException e) { throw new ConfigException($"--checkpoint {file}: the weights do not fit {arch}({options}): {WeightsCheck.Summary(e)}"); }
         var device = JobRuntime.ResolveDevice(req.Device);
         model.To(device);
         var forward = OutputSelector.For(model, task.Output);
@@ -89,14 +97,5 @@ public static class DenoisingEvaluationJob
             Sigmas = sigmas, Seed = req.Seed, BatchSize = req.BatchSize, Device = device, SaveFolder = req.SaveFolder, Log = req.Log,
         });
         return new DenoisingReport(file, test.Name, arch, result, sigmas);
-    }
-
-    /// <summary>A DnCNN's depth, width and channels from its weights (a PyTorch file has no config); other denoisers take their defaults.</summary>
-    private static OptionValues Infer(ModelRegistration registration, IReadOnlyDictionary<string, Tensor> weights)
-    {
-        if (registration.Name != "dncnn") return registration.Options.Defaults;
-        var convs = weights.Where(kv => kv.Key.StartsWith("dncnn.", StringComparison.Ordinal) && kv.Value.Dim == 4).ToList();
-        if (convs.Count < 3) throw new ConfigException($"the weights have {convs.Count} DnCNN convolutions (dncnn.N.weight); is this a DnCNN?");
-        return registration.Options.Resolve(new Dictionary<string, object?> { ["depth"] = convs.Count, ["features"] = (int)convs[0].Value.Size(0) });
     }
 }

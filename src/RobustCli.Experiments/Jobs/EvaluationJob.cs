@@ -32,6 +32,10 @@ public sealed record EvaluationRequest(string Checkpoint, IReadOnlyList<string> 
     public string? TransferFrom { get; init; }
     /// <summary>Evaluate one contiguous share of the points (after --n); null: all of them.</summary>
     public Shard? Shard { get; init; }
+    /// <summary>For a run folder: "best" (checkpoints/best.pt, else last.pt) or "last" (the model the run's own final evaluation measured).</summary>
+    public string Which { get; init; } = "best";
+    /// <summary>Evaluate weights that hold NaN or infinite values (with a warning) instead of refusing them.</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 public sealed record EvaluationReport(string CheckpointFile, string Dataset, string Arch, double Eps, EvaluationResult Result, IReadOnlyList<AttackSuite> Suites)
@@ -42,6 +46,8 @@ public sealed record EvaluationReport(string CheckpointFile, string Dataset, str
     public Shard? Shard { get; init; }
     public int FirstIndex { get; init; }
     public int TotalCount { get; init; }
+    /// <summary>Which of a run's checkpoints was measured: "best" or "last"; null for a weights file named directly.</summary>
+    public string? Which { get; init; }
 }
 
 /// <summary>A loaded model (and the view of it evaluated) with its test points and budget; disposing frees the model.</summary>
@@ -55,6 +61,8 @@ public sealed record LoadedEvaluation(Classifier Model, RobustCli.Torch.nn.Modul
     /// <summary>How many points the whole evaluation has (the shards' total).</summary>
     public int TotalCount { get; init; }
     public string Normalize { get; init; } = "";
+    /// <summary>Which of a run's checkpoints this is ("best", "last"), or null for a weights file.</summary>
+    public string? Which { get; init; }
     public void Dispose() => Model.Dispose();
 }
 
@@ -74,7 +82,7 @@ public static class EvaluationJob
             throw new ConfigException("--state: a transfer evaluation (--transfer-from) is not resumable; drop --state");
         var warnings = new List<string>();
         // The attacks are checked before the weights are read, so a typo in one is reported as such.
-        var located = Locate(req.Checkpoint);
+        var located = Locate(req.Checkpoint, req.Which);
         var datasetName = req.Dataset ?? located.Config?.Data.Name
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the data with --dataset");
         _ = req.Arch ?? located.Config?.Model.Arch
@@ -84,7 +92,7 @@ public static class EvaluationJob
         // Hypocritical perturbations are measured on the misclassified points, apart from the robust accuracies.
         var hypocritical = req.Attacks.Where(IsHypocritical).Select(spec =>
         {
-            try { return (spec, Attack: (HypocriticalAttack)AttackPresets.Create(spec, eps, null, spec)); }
+            try { return (spec, Attack: AttackPresets.Create(spec, eps, null, spec)); }
             catch (FormatException e) { throw new ConfigException($"--attack {spec}: {e.Message}"); }
         }).ToList();
         if (req.Shard != null && (hypocritical.Count > 0 || req.TransferFrom != null))
@@ -95,10 +103,11 @@ public static class EvaluationJob
         using var loaded = Load(req, repoRoot, located, eps, warnings);
         var (evaluated, test, device) = (loaded.Evaluated, loaded.Test, loaded.Device);
         var shown = req.Output != null ? "its output " + req.Output : loaded.Arch;
-        if (suites.SelectMany(s => s.Stages).FirstOrDefault(a => a is SelectionAdaptiveAttack) is { } adaptive && evaluated is not IExpertEnsemble)
-            throw new ConfigException($"--attack {adaptive.Name}: it attacks a model that selects among experts (model.arch soe), not {shown}");
-        if (suites.SelectMany(s => s.Stages).FirstOrDefault(a => a is CifsJointAttack) is { } cifs && (evaluated is not IMultiOutput m || !m.OutputNames.Contains("probe0")))
-            throw new ConfigException($"--attack {cifs.Name}: it attacks a model with CIFS probes (model.arch cifs-resnet18), not {shown}");
+        // What an attack needs of the model (an expert selection, probe outputs) is asked of the model as evaluated: an
+        // --output view of one expert no longer selects.
+        foreach (var a in suites.SelectMany(s => s.Stages))
+            if (ModelCapability.Missing(a.Requires, evaluated) is { } missing)
+                throw new ConfigException($"--attack {a.Name}: it {missing.Refusal("", "attacks", shown).TrimStart()}");
         foreach (var w in warnings) req.Warn?.Invoke(w);
         var options = new EvaluationOptions
         {
@@ -128,7 +137,7 @@ public static class EvaluationJob
         else
         {
             var sourceWarnings = new List<string>();
-            var source = LoadModel(req.TransferFrom, Locate(req.TransferFrom), req.Dataset ?? loaded.Dataset, null, null, sourceWarnings, req.Log);
+            var source = LoadModel(req.TransferFrom, Locate(req.TransferFrom), req.Dataset ?? loaded.Dataset, null, null, sourceWarnings, req.Log, req.AllowNonFinite);
             using var sourceModel = source.Model;
             if (source.Dataset != loaded.Dataset)
                 throw new ConfigException($"--transfer-from {req.TransferFrom}: that model was trained on {source.Dataset}, this one on {loaded.Dataset}");
@@ -150,18 +159,19 @@ public static class EvaluationJob
             {
                 Adversarial = result.Adversarial,
                 ImageShape = result.ImageShape,
-            }, suites) { Hypocritical = risks, Shard = req.Shard, FirstIndex = loaded.FirstIndex, TotalCount = loaded.TotalCount };
+            }, suites) { Hypocritical = risks, Shard = req.Shard, FirstIndex = loaded.FirstIndex, TotalCount = loaded.TotalCount, Which = loaded.Which };
     }
 
-    /// <summary>Whether an attack spec names hypocritical perturbations (hypocritical, hypocritical-l2, with options).</summary>
-    public static bool IsHypocritical(string spec)
+    /// <summary>Whether an attack spec names an attack that measures a risk rather than a robust accuracy (hypocritical, with options).</summary>
+    public static bool IsHypocritical(string spec) => AttackPresets.RegistrationOf(spec)?.MeasuresRisk != null;
+
+    /// <summary>The CSV row name of a risk: its declared row (hypocritical_risk), with the spec when it has options or a norm suffix.</summary>
+    public static string RiskName(string spec)
     {
-        var name = spec.Split(':')[0].Trim().ToLowerInvariant();
-        return name is "hypocritical" or "hypocritical-l2";
+        var r = AttackPresets.RegistrationOf(spec);
+        var row = r?.MeasuresRisk?.Row ?? spec;
+        return row + (r != null && !string.Equals(spec.Trim(), r.Name, StringComparison.OrdinalIgnoreCase) ? "(" + spec + ")" : "");
     }
-
-    /// <summary>The CSV row name of a hypocritical risk: hypocritical_risk, with the spec's options when it has any.</summary>
-    public static string RiskName(string spec) => "hypocritical_risk" + (spec.Contains(':') || spec.Contains("-l2") ? "(" + spec + ")" : "");
 
     /// <summary>
     /// The model (on its device, in eval mode) and test points an evaluation would use, for analyses of their own
@@ -169,7 +179,7 @@ public static class EvaluationJob
     /// </summary>
     public static LoadedEvaluation Load(EvaluationRequest req, string? repoRoot)
     {
-        var located = Locate(req.Checkpoint);
+        var located = Locate(req.Checkpoint, req.Which);
         var eps = req.Eps ?? located.Config?.Attack.Eps
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; give the budget with --eps (e.g. 8/255)");
         return Load(req, repoRoot, located, eps, []);
@@ -177,7 +187,7 @@ public static class EvaluationJob
 
     private static LoadedEvaluation Load(EvaluationRequest req, string? repoRoot, (string File, RunConfig? Config) located, double eps, List<string> warnings)
     {
-        var target = LoadModel(req.Checkpoint, located, req.Dataset, req.Arch, req.Normalize, warnings, req.Log);
+        var target = LoadModel(req.Checkpoint, located, req.Dataset, req.Arch, req.Normalize, warnings, req.Log, req.AllowNonFinite);
         try
         {
             var device = JobRuntime.ResolveDevice(req.Device);
@@ -200,6 +210,7 @@ public static class EvaluationJob
             {
                 Identity = target.Arch + "(" + target.Options + ")" + (req.Output != null ? "/" + req.Output : ""),
                 Normalize = target.Normalize,
+                Which = WhichOf(located),
                 FirstIndex = first,
                 TotalCount = total,
             };
@@ -219,7 +230,7 @@ public static class EvaluationJob
     /// RobustBench's prefix stripping, normalization buffers and foreign key names are handled.
     /// </summary>
     private static LoadedModel LoadModel(string checkpoint, (string File, RunConfig? Config) located, string? datasetFlag, string? archFlag, string? normalizeFlag,
-        List<string> warnings, Action<string>? log)
+        List<string> warnings, Action<string>? log, bool allowNonFinite = false)
     {
         var (file, config) = located;
         var dataset = datasetFlag ?? config?.Data.Name
@@ -233,6 +244,7 @@ public static class EvaluationJob
         var (weights, foreignNorm) = ForeignWeights.Prepare(Checkpoint.EvaluatedWeights(file, out var isEma));
         if (isEma) log?.Invoke($"{file} keeps an EMA of the weights (train.ema): evaluating the averaged weights, as the run's validation did");
         using var sd = weights;
+        WeightsCheck.Finite(file, sd, allowNonFinite, warnings);
         var normalization = ComponentFactory.Normalization(modelConfig, spec);
         if (foreignNorm != null)
         {
@@ -245,12 +257,17 @@ public static class EvaluationJob
         // A run's model is rebuilt with the heads its method gave it (GAT's auxiliary tasks), a bare multi-task
         // weights file with the heads it holds, so the weights load whole.
         var heads = config != null && config.Model.Arch == arch ? ComponentFactory.Heads(config, spec)
-            : arch.StartsWith("multitask-", StringComparison.Ordinal) ? MultiTaskNetwork.HeadsIn(sd) : [];
+            : ModelFactory.Get(arch).HeadsFromWeights?.Invoke(sd) ?? [];
         var model = ModelFactory.Create(arch, modelOptions, spec.NumClasses, spec.Channels, normalization, heads) as Classifier
             ?? throw new ConfigException($"--arch {arch}: not a classifier; robust eval measures classifiers (a denoiser's robust PSNR is in its run's final_eval.csv)");
         try { ForeignWeights.Load(model, sd); }
+        catch (RobustCli.Torch.nn.StateDictMismatchException e)
+        {
+            model.Dispose();
+            throw new ConfigException($"--checkpoint {file}: the weights do not fit {arch}: {WeightsCheck.Summary(e)}");
+        }
         catch { model.Dispose(); throw; }
-        if (!model.Normalizes && model is not SynergyOfExperts && config == null && spec.Mean.Any(m => Math.Abs(m) > 1e-9) && dataset.StartsWith("cifar", StringComparison.Ordinal))
+        if (!model.Normalizes && config == null && spec.Mean.Any(m => Math.Abs(m) > 1e-9) && dataset.StartsWith("cifar", StringComparison.Ordinal))
             warnings.Add($"the model normalizes nothing inside and the weights file carries no normalization buffers; if it was trained on standardized {dataset} inputs, pass --normalize auto (attacks must see [0, 1] pixels, so normalization belongs inside the model)");
         return new LoadedModel(model, file, dataset, arch, modelOptions.Canonical(), modelConfig.Normalize, config);
     }
@@ -260,7 +277,7 @@ public static class EvaluationJob
     {
         if (output == null) return model;
         if (model is not IMultiOutput multi)
-            throw new ConfigException($"--output {output}: {arch} has one output; --output picks one of a model with several (soe: expert0, ensemble, ...)");
+            throw new ConfigException($"--output {output}: {arch} has one output; --output picks one named output of a model with several (an expert of an ensemble, a probe)");
         var logits = multi.OutputNames.Where(n => n != "scores").ToList();
         if (!logits.Contains(output))
             throw new ConfigException($"--output {output}: {arch} has no such output of logits; it has {string.Join(", ", logits)}");
@@ -324,20 +341,35 @@ public static class EvaluationJob
         return FormattableString.Invariant($"model={info.FullName}:{info.Length}:{info.LastWriteTimeUtc.Ticks}|arch={arch}|eps={eps:R}|normalize={normalize}");
     }
 
-    /// <summary>A run folder gives checkpoints/best.pt (else last.pt) and its config; a file gives itself and the config of the run it sits in, if any.</summary>
-    public static (string File, RunConfig? Config) Locate(string checkpoint)
+    /// <summary>
+    /// A run folder gives checkpoints/best.pt (else last.pt), or with <paramref name="which"/> "last" its last.pt, and
+    /// its config; a file gives itself and the config of the run it sits in, if any.
+    /// </summary>
+    public static (string File, RunConfig? Config) Locate(string checkpoint, string which = "best")
     {
+        if (which is not ("best" or "last")) throw new ConfigException($"--which {which}: expected best or last");
         if (Directory.Exists(checkpoint))
         {
             var run = RunFolder.Open(checkpoint);
-            var file = File.Exists(run.BestCheckpoint) ? run.BestCheckpoint : run.LastCheckpoint;
+            if (which == "last" && !File.Exists(run.LastCheckpoint))
+                throw new ConfigException($"--checkpoint {checkpoint}: --which last, but the run has no checkpoints/last.pt yet");
+            var file = which == "best" && File.Exists(run.BestCheckpoint) ? run.BestCheckpoint : run.LastCheckpoint;
             if (!File.Exists(file)) throw new ConfigException($"--checkpoint {checkpoint}: the run has no checkpoint yet (checkpoints/best.pt or last.pt)");
             return (file, ConfigLoader.Load(run.ConfigFile).Config);
         }
+        if (which == "last") throw new ConfigException($"--which last: picks a run folder's checkpoint; {checkpoint} is a file, evaluated as it is");
         if (!File.Exists(checkpoint)) throw new ConfigException($"--checkpoint {checkpoint}: no such file or run folder");
         var dir = Path.GetDirectoryName(Path.GetFullPath(checkpoint));
         var runConfig = dir == null ? null : Path.Combine(Path.GetDirectoryName(dir) ?? dir, "config.yaml");
         return (checkpoint, runConfig != null && File.Exists(runConfig) ? ConfigLoader.Load(runConfig).Config : null);
+    }
+
+    /// <summary>"best" or "last" for a run's checkpoint, null for a weights file named directly.</summary>
+    private static string? WhichOf((string File, RunConfig? Config) located)
+    {
+        var dir = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(located.File)));
+        var name = Path.GetFileName(located.File);
+        return located.Config != null && dir == "checkpoints" && name is "best.pt" or "last.pt" ? Path.GetFileNameWithoutExtension(name) : null;
     }
 
     public static void WriteCsv(EvaluationReport r, string path) =>

@@ -145,7 +145,8 @@ public static class TrainingJob
                 EvaluationModel = emaModel == null ? null : OutputSelector.For(emaModel, task.Output),
             };
             var progress = options.Progress?.Invoke(log) ?? new LogProgressReporter(log);
-            IReadOnlyList<string> extraColumns = [.. ComponentFactory.MethodColumns(config), .. model is IExpertEnsemble ensemble ? ExpertReport.Columns(ensemble.ExpertCount) : []];
+            // The reports are those of the model as validation measures it (the EMA when kept), which the loop asks too.
+            IReadOnlyList<string> extraColumns = [.. ComponentFactory.MethodColumns(config), .. EpochReports.Columns(loop.EvaluatedModel)];
             using (var csv = MetricsCsv.Open(folder.MetricsFile, task.Columns, extraColumns, resumeDir != null ? start : null))
             {
                 var observer = new Observer(config, task, folder, csv, log, progress, model, optimizer, method, average, summary, best, bestEpoch, options.Cancel);

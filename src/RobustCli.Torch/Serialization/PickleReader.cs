@@ -19,6 +19,9 @@ public sealed record PyGlobal(string Module, string Name);
 /// tuples (object?[]), strings, numbers and tensors, and executes nothing. Globals other than the ones
 /// torch.save emits for tensors and OrderedDict become <see cref="PyObject"/> records, so a checkpoint
 /// with extra Python objects still yields its tensors (the spirit of torch.load(weights_only=True)).
+/// A file is input from anyone: every length is checked against the bytes present before anything is allocated,
+/// containers may nest at most <see cref="MaxDepth"/> deep and never contain themselves, and every malformed
+/// stream ends in a <see cref="FormatException"/> that says what is wrong.
 /// </summary>
 public sealed class PickleReader
 {
@@ -29,6 +32,9 @@ public sealed class PickleReader
 
     private static readonly object Mark = new();
 
+    /// <summary>How deep containers may nest: a state dict inside a checkpoint is 3 or 4 levels; 100 is plenty.</summary>
+    public const int MaxDepth = 100;
+
     public PickleReader(byte[] data, Func<object?[], object?> persistentLoad, Func<PyGlobal, object?[], object?> reduce)
     {
         this.data = data;
@@ -37,6 +43,65 @@ public sealed class PickleReader
     }
 
     public object? Load()
+    {
+        object? root;
+        try { root = Parse(); }
+        catch (Exception e) when (e is InvalidCastException or NullReferenceException or ArgumentException or OverflowException
+                                      or IndexOutOfRangeException or KeyNotFoundException or DecoderFallbackException)
+        {
+            throw new FormatException($"malformed pickle near byte {pos}: {e.Message}");
+        }
+        CheckNesting(root);
+        return root;
+    }
+
+    /// <summary>
+    /// Refuses a tree nested deeper than <see cref="MaxDepth"/> or containing itself (memo references can make
+    /// both), iteratively: the readers after this one recurse over the tree, and shared references (a DAG) are
+    /// visited once, so a small pickle cannot make exponential work.
+    /// </summary>
+    private static void CheckNesting(object? root)
+    {
+        var depth = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
+        var open = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var work = new Stack<(object Node, bool Done)>();
+        if (IsContainer(root)) work.Push((root!, false));
+        while (work.Count > 0)
+        {
+            var (node, done) = work.Pop();
+            if (done)
+            {
+                var d = 1 + Children(node).Where(IsContainer).Select(c => depth[c!]).DefaultIfEmpty(0).Max();
+                if (d > MaxDepth) throw new FormatException($"containers nest more than {MaxDepth} deep: not a checkpoint");
+                depth[node] = d;
+                open.Remove(node);
+                continue;
+            }
+            if (depth.ContainsKey(node)) continue;
+            if (!open.Add(node)) throw new FormatException("a container holds itself: not a checkpoint");
+            work.Push((node, true));
+            if (open.Count > MaxDepth) throw new FormatException($"containers nest more than {MaxDepth} deep: not a checkpoint");
+            foreach (var c in Children(node))
+            {
+                if (!IsContainer(c)) continue;
+                if (open.Contains(c!)) throw new FormatException("a container holds itself: not a checkpoint");
+                if (!depth.ContainsKey(c!)) work.Push((c!, false));
+            }
+        }
+    }
+
+    private static bool IsContainer(object? o) => o is IDictionary<object, object?> or List<object?> or object?[] or PyObject;
+
+    private static IEnumerable<object?> Children(object node) => node switch
+    {
+        IDictionary<object, object?> d => d.Keys.Concat(d.Values),
+        List<object?> l => l,
+        object?[] t => t,
+        PyObject p => p.Args.Append(p.State),
+        _ => [],
+    };
+
+    private object? Parse()
     {
         var stack = new List<object?>();
         var memo = new Dictionary<long, object?>();

@@ -77,14 +77,19 @@ public static class Weights
     }
 
     /// <summary>Frees every tensor inside an object tree that TorchArchive.Load or an optimizer StateDict returned.</summary>
-    public static void DisposeTensors(object? o, HashSet<Tensor>? keep = null)
+    public static void DisposeTensors(object? o, HashSet<Tensor>? keep = null) =>
+        DisposeTensors(o, keep, new HashSet<object>(ReferenceEqualityComparer.Instance));
+
+    // Shared references (the pickle memo) are visited once: a tree of shared lists must not cost exponential time.
+    private static void DisposeTensors(object? o, HashSet<Tensor>? keep, HashSet<object> seen)
     {
+        if (o == null || o is string || !seen.Add(o)) return;
         switch (o)
         {
             case Tensor t when keep == null || !keep.Contains(t): t.Dispose(); break;
-            case IDictionary<object, object?> d: foreach (var v in d.Values) DisposeTensors(v, keep); break;
-            case System.Collections.IEnumerable e and not string: foreach (var v in e) DisposeTensors(v, keep); break;
-            case PyObject p: foreach (var v in p.Args) DisposeTensors(v, keep); break;
+            case IDictionary<object, object?> d: foreach (var v in d.Values) DisposeTensors(v, keep, seen); break;
+            case System.Collections.IEnumerable e: foreach (var v in e) DisposeTensors(v, keep, seen); break;
+            case PyObject p: foreach (var v in p.Args.Append(p.State)) DisposeTensors(v, keep, seen); break;
         }
     }
 

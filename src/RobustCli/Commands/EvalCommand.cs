@@ -48,6 +48,12 @@ public static class EvalCommand
         };
         var shardCount = new Option<int?>("--shards") { Description = "With --slurm: the number of shards, one array task each, and their merge as a job after them." };
         var slurm = new SlurmOptions();
+        var which = new Option<string>("--which")
+        {
+            Description = "For a run folder: best (checkpoints/best.pt, chosen by the validation score; the default) or last (last.pt, the model the run's own final evaluation measured).",
+            DefaultValueFactory = _ => "best",
+        };
+        var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Evaluate weights holding NaN or infinite values (a warning in the table and the JSON) instead of refusing them." };
         var transferFrom = new Option<string?>("--transfer-from") { Description = "Transfer evaluation: craft the attacks on this run folder's (or checkpoint's) model, or read adversarial examples saved by --save-adv, and measure how this model answers them." };
         var cmd = new Command("eval", """
             Evaluate a checkpoint: clean accuracy, robust accuracy per attack, and the per-sample worst case over them.
@@ -75,7 +81,7 @@ public static class EvalCommand
             """)
         {
             checkpoint, attacks, eps, n, batch, dataset, arch, normalize, dataPath, device, output, norm, version, components, seed, saveAdv, stateFile, noProgress,
-            modelOutput, transferFrom, sigmas, threads, epsSweep, stepsSweep, restartsSweep, shard, shardCount,
+            modelOutput, transferFrom, sigmas, threads, epsSweep, stepsSweep, restartsSweep, shard, shardCount, which, allowNonFinite,
         };
         foreach (var so in slurm.All) cmd.Options.Add(so);
         cmd.Subcommands.Add(MergeCommand());
@@ -95,7 +101,7 @@ public static class EvalCommand
             {
                 if (Sweep(parse, epsSweep, stepsSweep, restartsSweep) != null)
                     throw new ConfigException("--eps-sweep, --steps-sweep and --restarts-sweep draw classifiers' robust accuracy; a denoiser is measured at its --sigma levels");
-                return Denoiser(parse, o, checkpoint, attacks, sigmas, n, batch, dataset, arch, dataPath, device, output, seed, saveAdv);
+                return Denoiser(parse, o, checkpoint, attacks, sigmas, n, batch, dataset, arch, dataPath, device, output, seed, saveAdv, which, allowNonFinite);
             }
             if (parse.GetValue(sigmas) is { Length: > 0 }) throw new ConfigException("--sigma: noise levels are for denoisers (a run of task denoise, or --arch dncnn)");
             slurm.CheckUsed(parse);
@@ -123,6 +129,8 @@ public static class EvalCommand
                     Output = parse.GetValue(modelOutput),
                     TransferFrom = parse.GetValue(transferFrom),
                     Shard = sharded,
+                    Which = parse.GetValue(which)!,
+                    AllowNonFinite = parse.GetValue(allowNonFinite),
                 };
             EvaluationReport Evaluate(EvaluationRequest req)
             {
@@ -138,7 +146,7 @@ public static class EvalCommand
             }
             var report = ProgressDisplay.RunWithProgress(parse, parse.GetValue(noProgress), o, progress => Evaluate(Request(progress)));
             var r = report.Result;
-            o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.Dataset}, {r.Count} test images" +
+            o.WriteLine($"{report.CheckpointFile}{(report.Which != null ? $" ({report.Which} checkpoint)" : "")}: {report.Arch} on {report.Dataset}, {r.Count} test images" +
                         (report.Shard != null ? $" (shard {report.Shard}: points {report.FirstIndex}–{report.FirstIndex + r.Count - 1} of {report.TotalCount})" : "") +
                         $", eps {report.Eps:G4}" + (parse.GetValue(transferFrom) is { } from ? $"; transfer: examples from {from}" : ""));
             Print(o, r, report.Eps, report.Hypocritical);
@@ -149,7 +157,7 @@ public static class EvalCommand
             var json = Path.ChangeExtension(csv, ".json");
             var settings = new Dictionary<string, object?>
             {
-                ["checkpoint"] = report.CheckpointFile, ["arch"] = report.Arch, ["dataset"] = report.Dataset, ["eps"] = report.Eps,
+                ["checkpoint"] = report.CheckpointFile, ["which"] = report.Which, ["arch"] = report.Arch, ["dataset"] = report.Dataset, ["eps"] = report.Eps,
                 ["attacks"] = parse.GetValue(attacks) is { Length: > 0 } a ? a : ["pgd20"], ["seed"] = parse.GetValue(seed), ["batch_size"] = parse.GetValue(batch),
                 ["output"] = parse.GetValue(modelOutput), ["transfer_from"] = parse.GetValue(transferFrom),
                 ["utc"] = DateTime.UtcNow.ToString("o"),
@@ -175,7 +183,7 @@ public static class EvalCommand
     /// <summary>robust eval on a denoiser: PSNR/SSIM per condition and level, a per-image CSV, and PNG strips with --save-adv.</summary>
     private static int Denoiser(ParseResult parse, TextWriter o, Option<string> checkpoint, Option<string[]> attacks, Option<double[]> sigmas, Option<int> n,
         Option<int> batch, Option<string?> dataset, Option<string?> arch, Option<string?> dataPath, Option<string> device, Option<FileInfo?> output,
-        Option<ulong> seed, Option<FileInfo?> saveAdv)
+        Option<ulong> seed, Option<FileInfo?> saveAdv, Option<string> which, Option<bool> allowNonFinite)
     {
         var save = parse.GetValue(saveAdv)?.FullName;
         if (save != null && (File.Exists(save) || Path.GetExtension(save) is ".pt" or ".pth" or ".safetensors"))
@@ -183,7 +191,7 @@ public static class EvalCommand
         var req = new DenoisingEvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks) is { Length: > 0 } named ? named : ["obsatk5"],
             parse.GetValue(sigmas), parse.GetValue(n), parse.GetValue(batch), parse.GetValue(dataset), parse.GetValue(arch), parse.GetValue(dataPath), parse.GetValue(device)!)
         {
-            Seed = parse.GetValue(seed), SaveFolder = save, Log = m => o.WriteLine(m),
+            Seed = parse.GetValue(seed), SaveFolder = save, Log = m => o.WriteLine(m), Which = parse.GetValue(which)!, AllowNonFinite = parse.GetValue(allowNonFinite),
         };
         DenoisingReport report;
         try { report = DenoisingEvaluationJob.Run(req, RepoPaths.Root); }

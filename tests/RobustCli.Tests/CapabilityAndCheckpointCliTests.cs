@@ -1,0 +1,96 @@
+using System.Globalization;
+using RobustCli.Core.Models;
+using RobustCli.Tests.Plugins;
+using RobustCli.Tests.Shared;
+using RobustCli.Torch.Serialization;
+
+namespace RobustCli.Tests;
+
+/// <summary>
+/// Declared capabilities: a toy model with two named outputs and a toy attack that requires one of them, registered
+/// from the tests, are refused and accepted by config validation and robust eval with no line about them in generic
+/// code. And robust eval --which best|last on a run folder.
+/// </summary>
+public sealed class CapabilityAndCheckpointCliTests
+{
+    private static double Row(string csv, string name) => double.Parse(
+        File.ReadAllLines(csv).First(l => l.StartsWith(name + ",", StringComparison.Ordinal)).Split(',')[1], CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void AnAttackNeedingAnOutputIsRefusedWhereTheModelLacksItAndRunsWhereItHasIt()
+    {
+        Toys.Register();
+        var data = TinyData.FashionMnistLike();
+        var dir = TestPaths.TempDir();
+
+        // Refused before training: the config's model does not offer the aux head the attack reads.
+        var plain = Path.Combine(dir, "plain.yaml");
+        File.WriteAllText(plain, TinyData.Config(data, epochs: 1).Replace("final: [pgd3, cw3]", "final: [pgd3, toy-aux]"));
+        var (code, _, err) = InProcessCli.Run("config", "validate", plain);
+        Assert.Equal(2, code);
+        Assert.Matches(@"plain\.yaml:\d+:\d+: eval\.final\[1\]: toy-aux attacks a model with an aux head \(model\.arch toy-two-output\), not smallcnn", err);
+        File.WriteAllText(plain, TinyData.Config(data, epochs: 1).Replace("test_attack: pgd3", "test_attack: toy-aux"));
+        (code, _, err) = InProcessCli.Run("config", "validate", plain);
+        Assert.Equal(2, code);
+        Assert.Contains("eval.test_attack: toy-aux attacks a model with an aux head (model.arch toy-two-output), not smallcnn", err);
+
+        // Accepted, trained and evaluated where the model offers it.
+        var toy = Path.Combine(dir, "toy.yaml");
+        File.WriteAllText(toy, TinyData.Config(data, epochs: 2).Replace("arch: smallcnn", "arch: toy-two-output")
+            .Replace("final: [pgd3, cw3]", "final: [pgd3, toy-aux]").Replace("test_attack: pgd3", "test_attack: toy-aux"));
+        (code, _, err) = InProcessCli.Run("config", "validate", toy);
+        Assert.True(code == 0, err);
+        var runs = TestPaths.TempDir();
+        (code, _, err) = InProcessCli.Run("train", "--config", toy, "--runs-dir", runs, "--no-progress");
+        Assert.True(code == 0, err);
+        var run = Directory.GetDirectories(Path.Combine(runs, "tiny")).Single();
+        var final = Path.Combine(run, "final_eval.csv");
+        Assert.True(Row(final, "clean") > 0.5, File.ReadAllText(final));
+        Assert.True(Row(final, "toy-aux") <= Row(final, "clean"), File.ReadAllText(final));
+        var csv = Path.Combine(dir, "eval.csv");
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "toy-aux", "--out", csv, "--which", "last", "--seed", "3", "--n", "48");
+        Assert.True(code == 0, err);
+        Assert.Equal(Row(final, "clean"), Row(csv, "clean"), 6);
+        Assert.Equal(Row(final, "toy-aux"), Row(csv, "toy-aux"), 6);
+
+        // Refused at load: a weights file of a model without the head, and a view of one output of the toy model.
+        var weights = Path.Combine(dir, "smallcnn.pt");
+        using (var m = ModelFactory.Create(new ModelSpec("smallcnn", 10, 1, null))) Weights.Save(weights, m);
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", weights, "--arch", "smallcnn", "--dataset", "fashion-mnist", "--data-path", data,
+            "--eps", "0.1", "--attack", "toy-aux");
+        Assert.Equal(2, code);
+        Assert.Contains("--attack toy-aux: it attacks a model with an aux head (model.arch toy-two-output), not smallcnn", err);
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "toy-aux", "--output", "aux");
+        Assert.Equal(2, code);
+        Assert.Contains("it attacks a model with an aux head (model.arch toy-two-output), not its output aux", err);
+    }
+
+    [Fact]
+    public void WhichPicksTheBestOrTheLastCheckpointAndSaysSo()
+    {
+        var run = InProcessCli.TinyPgdAtRun;
+        var dir = TestPaths.TempDir();
+        var last = Path.Combine(dir, "last.csv");
+        var (code, output, err) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "pgd3", "--which", "last", "--seed", "3", "--out", last);
+        Assert.True(code == 0, err);
+        Assert.Contains("last.pt (last checkpoint)", output);
+        Assert.Contains("\"which\": \"last\"", File.ReadAllText(Path.ChangeExtension(last, ".json")));
+        // The last checkpoint is the model the run's own final evaluation measured: the same numbers.
+        var final = Path.Combine(run, "final_eval.csv");
+        Assert.Equal(Row(final, "clean"), Row(last, "clean"), 6);
+        Assert.Equal(Row(final, "pgd3"), Row(last, "pgd3"), 6);
+
+        var best = Path.Combine(dir, "best.csv");
+        (code, output, err) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "pgd3", "--out", best);
+        Assert.True(code == 0, err);
+        Assert.Contains("best.pt (best checkpoint)", output);
+        Assert.Contains("\"which\": \"best\"", File.ReadAllText(Path.ChangeExtension(best, ".json")));
+
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", Path.Combine(run, "checkpoints", "last.pt"), "--which", "last");
+        Assert.Equal(2, code);
+        Assert.Contains("--which last: picks a run folder's checkpoint", err);
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", run, "--which", "first");
+        Assert.Equal(2, code);
+        Assert.Contains("--which first: expected best or last", err);
+    }
+}
