@@ -93,4 +93,31 @@ public sealed class CapabilityAndCheckpointCliTests
         Assert.Equal(2, code);
         Assert.Contains("--which first: expected best or last", err);
     }
+
+    [Fact]
+    public void OptimizersAndSchedulesAreRegistriesWithDeclaredOptions()
+    {
+        var (code, output, err) = InProcessCli.Run("config", "list", "optimizers");
+        Assert.True(code == 0, err);
+        Assert.Contains("sgd: stochastic gradient descent", output);
+        Assert.Contains("train.optimizer.momentum (default 0.9", output);
+        Assert.Contains("adamw: AdamW", output);
+        (code, output, err) = InProcessCli.Run("config", "list", "schedules");
+        Assert.True(code == 0, err);
+        Assert.Contains("onecycle: piecewise linear", output);
+        Assert.Contains("train.schedule.peak_fraction (default 0.4", output);
+        Assert.Contains("train.schedule.milestones", output);
+        // An optimizer registered from outside is named in a config like a built-in one.
+        RobustCli.Core.Training.Optimizers.Registry.Register(RobustCli.Core.Training.Optimizers.Sgd with { Name = "toy-sgd" });
+        var data = TinyData.FashionMnistLike(64, 16);
+        var config = Path.Combine(TestPaths.TempDir(), "c.yaml");
+        File.WriteAllText(config, TinyData.Config(data, epochs: 1).Replace("name: adam, lr: 0.002", "name: toy-sgd, lr: 0.002"));
+        (code, _, err) = InProcessCli.Run("config", "validate", config);
+        Assert.True(code == 0, err);
+        File.WriteAllText(config, TinyData.Config(data, epochs: 1).Replace("name: adam, lr: 0.002", "name: adamm, lr: 0.002"));
+        (code, _, err) = InProcessCli.Run("config", "validate", config);
+        Assert.Equal(2, code);
+        Assert.Contains("train.optimizer.name: 'adamm' is not one of sgd, adam, adamw", err);
+        Assert.Contains("did you mean 'adam'?", err);
+    }
 }

@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -16,6 +17,22 @@ public enum ApgdLoss { CrossEntropy, Dlr, TargetedDlr }
 public sealed class ApgdAttack(string name, double eps, Norm norm = Norm.Linf, int iterations = 100, int restarts = 1,
     ApgdLoss loss = ApgdLoss.CrossEntropy, int targetClasses = 9, double rho = 0.75, int eotIterations = 1) : Attack(name, eps, norm)
 {
+    private static OptionDeclaration ApgdOptions => new(
+    [
+        AttackOptions.Steps(100), AttackOptions.Restarts(), AttackOptions.Targets,
+        OptionSpec.Double("rho", 0.75, "step-size halving threshold: the fraction of steps that must raise the loss", min: 0, max: 1),
+        OptionSpec.Int("eot", 1, "gradients averaged per step (expectation over transformation)", min: 1),
+    ]);
+
+    private static AttackRegistration Apgd(string name, ApgdLoss loss, string description) => new(name, description, ApgdOptions,
+        b => new ApgdAttack(b.Name, b.Eps, b.Norm, b.Options.Int("steps"), b.Options.Int("restarts"), loss, b.Options.Int("targets"),
+            b.Options.Double("rho"), b.Options.Int("eot")))
+    { HasL2 = true, Examples = [name, name + "-l2"] };
+
+    public static readonly AttackRegistration CeRegistration = Apgd("apgd-ce", ApgdLoss.CrossEntropy, "Auto-PGD on the cross entropy (AutoAttack's first attack)");
+    public static readonly AttackRegistration DlrRegistration = Apgd("apgd-dlr", ApgdLoss.Dlr, "Auto-PGD on the DLR loss");
+    public static readonly AttackRegistration TargetedRegistration = Apgd("apgd-t", ApgdLoss.TargetedDlr, "Auto-PGD on the targeted DLR loss, runner-up classes in turn");
+
     /// <summary>Gradient passes averaged per iteration (expectation over transformation, for randomized defenses; AutoAttack's rand version uses 20).</summary>
     public int EotIterations { get; } = eotIterations >= 1 ? eotIterations : throw new ArgumentOutOfRangeException(nameof(eotIterations));
     public int Iterations { get; } = iterations >= 1 ? iterations : throw new ArgumentOutOfRangeException(nameof(iterations));

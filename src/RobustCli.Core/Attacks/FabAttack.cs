@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -17,6 +18,22 @@ namespace RobustCli.Core.Attacks;
 public sealed class FabAttack(string name, double eps, Norm norm = Norm.Linf, bool targeted = true, int iterations = 100,
     int restarts = 1, int targetClasses = 9, double alphaMax = 0.1, double eta = 1.05, double beta = 0.9) : Attack(name, eps, norm)
 {
+    private static AttackRegistration Fab(string name, bool targeted) => new(name,
+        targeted ? "FAB-T: minimum-norm targeted attack, kept when within eps" : "FAB: minimum-norm attack, kept when within eps",
+        new OptionDeclaration(
+        [
+            AttackOptions.Steps(100), AttackOptions.Restarts(), AttackOptions.Targets,
+            OptionSpec.Double("alpha_max", 0.1, "largest extrapolation weight", min: 0, max: 1),
+            OptionSpec.Double("eta", 1.05, "overshoot", min: 1),
+            OptionSpec.Double("beta", 0.9, "backward step", min: 0, max: 1),
+        ]),
+        b => new FabAttack(b.Name, b.Eps, b.Norm, targeted, b.Options.Int("steps"), b.Options.Int("restarts"), b.Options.Int("targets"),
+            b.Options.Double("alpha_max"), b.Options.Double("eta"), b.Options.Double("beta")))
+    { HasL2 = true, Examples = [name] };
+
+    public static readonly AttackRegistration UntargetedRegistration = Fab("fab", false);
+    public static readonly AttackRegistration TargetedRegistration = Fab("fab-t", true);
+
     public bool Targeted { get; } = targeted;
     public int Iterations { get; } = iterations >= 1 ? iterations : throw new ArgumentOutOfRangeException(nameof(iterations));
     public int Restarts { get; } = restarts >= 1 ? restarts : throw new ArgumentOutOfRangeException(nameof(restarts));

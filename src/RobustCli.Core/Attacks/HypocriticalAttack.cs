@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -13,6 +14,20 @@ namespace RobustCli.Core.Attacks;
 public sealed class HypocriticalAttack(string name, double eps, double alpha, int steps, Norm norm = Norm.Linf, RandomStart start = RandomStart.None)
     : PgdAttack(name, eps, alpha, steps, norm, start, 1, new TrueClassLoss())
 {
+    public static new readonly AttackRegistration Registration = new("hypocritical",
+        "hypocritical perturbations (Tao et al. 2022): PGD towards the true class on misclassified points; robust eval reports the hypocritical risk",
+        new OptionDeclaration([AttackOptions.Steps(10), AttackOptions.Alpha("2.5 eps / steps"), OptionSpec.Bool("random_start", false, "start uniformly in the eps-ball")]),
+        b =>
+        {
+            var k = b.Options.Int("steps");
+            return new HypocriticalAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 2.5 * b.Eps / k, k, b.Norm,
+                b.Options.Bool("random_start") ? RandomStart.Uniform : RandomStart.None);
+        })
+    {
+        HasL2 = true, Examples = ["hypocritical", "hypocritical:steps=20"],
+        MeasuresRisk = ("hypocritical_risk", "pushes misclassified points towards their true class; it measures the hypocritical risk: robust eval --checkpoint RUN --attack hypocritical"),
+    };
+
     protected override Tensor Run(Module model, Tensor x, Tensor y)
     {
         var current = StartPoint(x, Eps, Norm, Start).DetachFromScope();

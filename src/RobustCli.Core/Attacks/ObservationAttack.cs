@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -26,6 +27,19 @@ public interface IObservationAttack
 /// </summary>
 public sealed class ObsAttack : Attack, IObservationAttack
 {
+    internal static OptionSpec LevelOption => OptionSpec.Double("level", 5, "strength as a noise level s in /255 units: rho = s/255 sqrt(C H W)", min: 0);
+
+    public static readonly AttackRegistration Registration = new("obsatk",
+        "ObsAtk (Yan et al. 2022): zero-mean L2 PGD on a denoiser's observation, budget rho = s/255 sqrt(N), no random start",
+        new OptionDeclaration(
+        [
+            AttackOptions.Steps(5), LevelOption,
+            OptionSpec.Double("step", 0.3, "step size as a fraction of rho (1 with one step: HAT's training attack)", min: 0, minExclusive: true),
+            OptionSpec.Bool("zero_mean", true, "project each step onto zero-mean perturbations (false: plain L2 PGD on the observation)"),
+        ]),
+        b => new ObsAttack(b.Name, b.Options.Double("level"), b.Options.Int("steps"), b.Options.Double("step"), b.Options.Bool("zero_mean")))
+    { StepsInName = true, Examples = ["obsatk5", "obsatk1:step=1", "obsatk5:zero_mean=false"], TakesTaskLoss = true, NeedsTaskLoss = true };
+
     public ObsAttack(string name, double level, int steps, double stepFraction, bool zeroMean = true)
         : base(name, level / 255, Norm.L2)
     {
@@ -90,6 +104,16 @@ public sealed class ObsAttack : Attack, IObservationAttack
 /// </summary>
 public sealed class RandomNoiseAttack(string name, double level, bool uniform) : Attack(name, level / 255, Norm.L2), IObservationAttack
 {
+    public static readonly AttackRegistration GaussianRegistration = new("gaussian-noise",
+        "Gaussian noise of level s on a denoiser's observation (ObsAtk's random baseline: the same expected energy)",
+        new OptionDeclaration([ObsAttack.LevelOption]), b => new RandomNoiseAttack(b.Name, b.Options.Double("level"), uniform: false))
+    { Examples = ["gaussian-noise"], TakesTaskLoss = true, NeedsTaskLoss = true };
+
+    public static readonly AttackRegistration UniformRegistration = new("uniform-noise",
+        "uniform noise of level s (the variance of Gaussian noise of std s/255) on a denoiser's observation",
+        new OptionDeclaration([ObsAttack.LevelOption]), b => new RandomNoiseAttack(b.Name, b.Options.Double("level"), uniform: true))
+    { Examples = ["uniform-noise"], TakesTaskLoss = true, NeedsTaskLoss = true };
+
     public double Level { get; } = level;
     public bool Uniform { get; } = uniform;
     public double? ReferenceElements { get; set; }

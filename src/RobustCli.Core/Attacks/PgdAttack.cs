@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -11,6 +12,16 @@ namespace RobustCli.Core.Attacks;
 public class PgdAttack(string name, double eps, double alpha, int steps, Norm norm = Norm.Linf,
     RandomStart start = RandomStart.Uniform, int restarts = 1, IAttackLoss? loss = null) : Attack(name, eps, norm)
 {
+    public static readonly AttackRegistration Registration = new("pgd", "PGD (Madry et al.) on the cross entropy (the task's loss), Linf or L2",
+        new OptionDeclaration([AttackOptions.Steps(10), AttackOptions.Alpha("2.5 eps / steps"), AttackOptions.Restarts(), OptionSpec.Bool("random_start", true, "start uniformly in the eps-ball")]),
+        b =>
+        {
+            var k = b.Options.Int("steps");
+            return new PgdAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 2.5 * b.Eps / k, k, b.Norm,
+                b.Options.Bool("random_start") ? RandomStart.Uniform : RandomStart.None, b.Options.Int("restarts"), b.Loss);
+        })
+    { StepsInName = true, HasL2 = true, Examples = ["pgd10", "pgd20", "pgd50", "pgd100", "pgd20-l2"], TakesTaskLoss = true };
+
     public double Alpha { get; } = alpha;
     public int Steps { get; } = steps >= 0 ? steps : throw new ArgumentOutOfRangeException(nameof(steps));
     public RandomStart Start { get; } = start;
@@ -49,39 +60,4 @@ public class PgdAttack(string name, double eps, double alpha, int steps, Norm no
             Ascend(adv, g, Alpha, Norm);
             return Project(adv, x);
         });
-}
-
-/// <summary>CW-Linf: PGD on the margin loss with confidence kappa (50 by default, as FAT and NoiLIn evaluate).</summary>
-public sealed class CwAttack(string name, double eps, double alpha, int steps, double kappa = 50, int restarts = 1)
-    : PgdAttack(name, eps, alpha, steps, Norm.Linf, RandomStart.Uniform, restarts, new CwMarginLoss(kappa));
-
-/// <summary>FGSM: one step of size eps on the sign of the gradient (optionally from a uniform random start, with step alpha).</summary>
-public sealed class FgsmAttack(string name, double eps, bool randomStart = false, double? alpha = null, IAttackLoss? loss = null)
-    : PgdAttack(name, eps, alpha ?? eps, 1, Norm.Linf, randomStart ? RandomStart.Uniform : RandomStart.None, 1, loss);
-
-/// <summary>
-/// MI-FGSM (Dong et al. 2018): the step follows the sign of an accumulated gradient g = mu g + grad / ||grad||_1
-/// (per sample), projected onto the eps-ball and the box after each step.
-/// </summary>
-public sealed class MiFgsmAttack(string name, double eps, double alpha, int steps, double decay = 1.0, IAttackLoss? loss = null)
-    : Attack(name, eps, Norm.Linf)
-{
-    public double Alpha { get; } = alpha;
-    public int Steps { get; } = steps;
-    public double Decay { get; } = decay;
-    private readonly IAttackLoss lossFn = loss ?? new CrossEntropyAttackLoss();
-
-    protected override Tensor Run(Module model, Tensor x, Tensor y)
-    {
-        using var momentum = torch.ZerosLike(x).DetachFromScope();
-        return Iterate(x.Clone(), Steps, adv =>
-        {
-            var g = InputGradient(model, adv, y, lossFn, null);
-            using var _ = torch.NoGrad();
-            var l1 = PerSampleNorm(g, 1).Clamp_(min: 1e-12);
-            momentum.Mul_(Decay).Add_(g.Div_(l1));
-            adv.Add_(momentum.Sign(), Alpha);
-            return Project(adv, x);
-        });
-    }
 }

@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Core.Models;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
@@ -17,6 +18,22 @@ namespace RobustCli.Core.Attacks;
 public sealed class SelectionAdaptiveAttack(string name, double eps, double alpha, int steps, double weight = 1.0, RandomStart start = RandomStart.Normal)
     : Attack(name, eps, Norm.Linf)
 {
+    public static readonly AttackRegistration Registration = new("soe-adaptive",
+        "adaptive PGD on an expert-selecting model (SoE): CE of the selected and of a wrong expert plus the log-score gap that moves the selection",
+        new OptionDeclaration(
+        [
+            AttackOptions.Steps(50), AttackOptions.Alpha("2.5 eps / steps"),
+            OptionSpec.Double("weight", 1.0, "weight of the selection term log s_wrong - log s_selected", min: 0),
+            OptionSpec.Choice("start", "normal", "x + 0.001 N(0, 1) (the reference's white-box start), uniform in the eps-ball, or x", "normal", "uniform", "none"),
+        ]),
+        b =>
+        {
+            var k = b.Options.Int("steps");
+            var start = b.Options.String("start") switch { "uniform" => RandomStart.Uniform, "none" => RandomStart.None, _ => RandomStart.Normal };
+            return new SelectionAdaptiveAttack(b.Name, b.Eps, b.Options.NullableDouble("alpha") ?? 2.5 * b.Eps / k, k, b.Options.Double("weight"), start);
+        })
+    { StepsInName = true, Examples = ["soe-adaptive50"], Requires = [SynergyOfExperts.Experts] };
+
     public double Alpha { get; } = alpha;
     public int Steps { get; } = steps;
     public double Weight { get; } = weight;

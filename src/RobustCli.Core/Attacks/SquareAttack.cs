@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -17,6 +18,17 @@ namespace RobustCli.Core.Attacks;
 public sealed class SquareAttack(string name, double eps, Norm norm = Norm.Linf, int queries = 5000, double pInit = 0.8,
     int restarts = 1, bool rescaleSchedule = false) : Attack(name, eps, norm)
 {
+    public static readonly AttackRegistration Registration = new("square", "Square attack: score-based random search (Andriushchenko et al. 2020)",
+        new OptionDeclaration(
+        [
+            OptionSpec.Int("queries", 5000, "queries per point", min: 1),
+            OptionSpec.Double("p_init", 0.8, "initial fraction of pixels changed", min: 0, max: 1, minExclusive: true),
+            AttackOptions.Restarts(),
+            OptionSpec.Bool("rescale_schedule", false, "stretch the p schedule to the query budget"),
+        ]),
+        b => new SquareAttack(b.Name, b.Eps, b.Norm, b.Options.Int("queries"), b.Options.Double("p_init"), b.Options.Int("restarts"), b.Options.Bool("rescale_schedule")))
+    { HasL2 = true, Examples = ["square", "square-l2"] };
+
     public int Queries { get; } = queries >= 1 ? queries : throw new ArgumentOutOfRangeException(nameof(queries));
     public double PInit { get; } = pInit;
     public int Restarts { get; } = restarts >= 1 ? restarts : throw new ArgumentOutOfRangeException(nameof(restarts));

@@ -13,7 +13,7 @@ public sealed record DatasetSpec(string Name, string Description, string[] Train
     /// <summary>A folder of pictures of any size (denoising sets) rather than a fixed-size labelled set.</summary>
     public PictureLayout? Pictures { get; init; }
     /// <summary>A domain-knowledge grouping of the classes (GAT's macro task), where the dataset has one.</summary>
-    public Training.MacroClasses? Macro { get; init; }
+    public MacroClasses? Macro { get; init; }
 }
 
 /// <summary>

@@ -34,28 +34,18 @@ public sealed record ModelRegistration(string Name, string Description, OptionDe
 /// <summary>What a model is built from, in one record (architecture name, data, and the WideResNet sizes).</summary>
 public sealed record ModelSpec(string Arch, int NumClasses, int InChannels, Normalization? Normalization, int Depth = 34, int Width = 10, double DropRate = 0);
 
-/// <summary>The architectures by name. Adding one is its file plus one line in the list below (or a Register call).</summary>
+/// <summary>The architectures by name. Each carries its registration in its own file; adding one is that file plus one line in the list below (or a Register call).</summary>
 public static class ModelFactory
 {
-    private static OptionSpec DropRate => OptionSpec.Double("drop_rate", 0, "dropout between the convolutions of a block", min: 0, max: 1, maxExclusive: true);
-
-    private static readonly OptionDeclaration WrnOptions = new(
-    [
-        OptionSpec.Int("depth", 34, "depth: 6n + 4 (16, 28, 34, 40, ...)", min: 10),
-        OptionSpec.Int("width", 10, "widening factor", min: 1),
-        DropRate,
-    ], o => (o.Int("depth") - 4) % 6 == 0 ? [] : [new OptionError("depth", $"a WideResNet's depth is 6n + 4 (16, 22, 28, 34, 40); {o.Int("depth")} is not")]);
-
     public static readonly Registry<ModelRegistration> Registry = new("architecture",
     [
-        new("smallcnn", "the small CNN of TRADES/FAT for (Fashion-)MNIST", OptionDeclaration.None, b => new SmallCnn(b.InChannels, b.NumClasses, b.Normalization)),
-        new("preact18", "PreActResNet-18 (He et al. 2016)", OptionDeclaration.None, b => new PreActResNet18(b.NumClasses, b.InChannels, b.Normalization)),
-        new("resnet18", "ResNet-18 for 32x32 inputs", OptionDeclaration.None, b => new ResNet18(b.NumClasses, b.InChannels, b.Normalization)),
-        new("wrn", "WideResNet (Zagoruyko and Komodakis 2016), model.depth and model.width", WrnOptions,
-            b => new WideResNet(b.Options.Int("depth"), b.Options.Int("width"), b.NumClasses, b.InChannels, b.Options.Double("drop_rate"), b.Normalization)),
+        SmallCnn.Registration,
+        PreActResNet18.Registration,
+        ResNet18.Registration,
+        WideResNet.Registration,
         // RobustBench's names for the usual sizes; any wrnDEPTH-WIDTH works.
-        Sized(28, 10),
-        Sized(34, 10),
+        WideResNet.Sized(28, 10),
+        WideResNet.Sized(34, 10),
         CifarResNet.Registration,
         // SoE's sub-model, and the usual sizes; any resnetDEPTH with depth 6n + 2 works.
         CifarResNet.Sized(20),
@@ -76,9 +66,6 @@ public static class ModelFactory
 
     public static IEnumerable<string> Names => Registry.Names;
 
-    private static ModelRegistration Sized(int depth, int width) => new($"wrn{depth}-{width}", $"WideResNet-{depth}-{width}",
-        new OptionDeclaration([DropRate]), b => new WideResNet(depth, width, b.NumClasses, b.InChannels, b.Options.Double("drop_rate"), b.Normalization));
-
     /// <summary>The registration of an architecture name; wrnDEPTH-WIDTH names any WideResNet size, resnetDEPTH any CIFAR ResNet.</summary>
     public static ModelRegistration Get(string arch)
     {
@@ -87,7 +74,7 @@ public static class ModelFactory
         if (m.Success && int.TryParse(m.Groups[1].Value, out var d) && int.TryParse(m.Groups[2].Value, out var w))
         {
             if ((d - 4) % 6 != 0 || d < 10 || w < 1) throw new FormatException($"architecture '{arch}': a WideResNet's depth is 6n + 4 (16, 22, 28, 34, 40) and its width >= 1");
-            return Sized(d, w);
+            return WideResNet.Sized(d, w);
         }
         var rn = Regex.Match(arch, @"^resnet(\d+)$");
         if (rn.Success && int.TryParse(rn.Groups[1].Value, out var depth))

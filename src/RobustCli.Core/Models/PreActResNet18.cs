@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -40,6 +41,9 @@ public sealed class PreActBlock : Module
 /// </summary>
 public sealed class PreActResNet18 : Classifier
 {
+    public static readonly ModelRegistration Registration = new("preact18", "PreActResNet-18 (He et al. 2016)", OptionDeclaration.None,
+        b => new PreActResNet18(b.NumClasses, b.InChannels, b.Normalization));
+
     private readonly Conv2d conv1;
     private readonly Sequential layers;
     private readonly BatchNorm2d bn;

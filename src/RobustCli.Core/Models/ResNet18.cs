@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -39,6 +40,9 @@ public sealed class BasicBlock : Module
 /// </summary>
 public sealed class ResNet18 : Classifier
 {
+    public static readonly ModelRegistration Registration = new("resnet18", "ResNet-18 for 32x32 inputs", OptionDeclaration.None,
+        b => new ResNet18(b.NumClasses, b.InChannels, b.Normalization));
+
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
     private readonly Sequential layer1, layer2, layer3, layer4;

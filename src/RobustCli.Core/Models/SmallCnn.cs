@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -10,6 +11,9 @@ namespace RobustCli.Core.Models;
 /// </summary>
 public sealed class SmallCnn : Classifier
 {
+    public static readonly ModelRegistration Registration = new("smallcnn", "the small CNN of TRADES/FAT for (Fashion-)MNIST", OptionDeclaration.None,
+        b => new SmallCnn(b.InChannels, b.NumClasses, b.Normalization));
+
     private readonly Conv2d c1, c2, c3, c4;
     private readonly Linear f1, f2, f3;
 

@@ -1,3 +1,4 @@
+using RobustCli.Core.Registry;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
@@ -41,6 +42,21 @@ public sealed class WideBasicBlock : Module
 /// </summary>
 public sealed class WideResNet : Classifier
 {
+    private static OptionSpec DropRate => OptionSpec.Double("drop_rate", 0, "dropout between the convolutions of a block", min: 0, max: 1, maxExclusive: true);
+
+    public static readonly ModelRegistration Registration = new("wrn", "WideResNet (Zagoruyko and Komodakis 2016), model.depth and model.width",
+        new OptionDeclaration(
+        [
+            OptionSpec.Int("depth", 34, "depth: 6n + 4 (16, 28, 34, 40, ...)", min: 10),
+            OptionSpec.Int("width", 10, "widening factor", min: 1),
+            DropRate,
+        ], o => (o.Int("depth") - 4) % 6 == 0 ? [] : [new OptionError("depth", $"a WideResNet's depth is 6n + 4 (16, 22, 28, 34, 40); {o.Int("depth")} is not")]),
+        b => new WideResNet(b.Options.Int("depth"), b.Options.Int("width"), b.NumClasses, b.InChannels, b.Options.Double("drop_rate"), b.Normalization));
+
+    /// <summary>A fixed size (wrn28-10, RobustBench's names): only the dropout is an option.</summary>
+    public static ModelRegistration Sized(int depth, int width) => new($"wrn{depth}-{width}", $"WideResNet-{depth}-{width}",
+        new OptionDeclaration([DropRate]), b => new WideResNet(depth, width, b.NumClasses, b.InChannels, b.Options.Double("drop_rate"), b.Normalization));
+
     private readonly Conv2d conv1;
     private readonly Module block1, block2, block3;
     private readonly BatchNorm2d bn1;

@@ -7,68 +7,6 @@ using RobustCli.Torch.nn;
 namespace RobustCli.Core.Training;
 
 /// <summary>
-/// A multi-output model seen as one output, its outputs concatenated along the class dimension in OutputNames order
-/// (CIFS: logits | probe0 | probe1), so an attack's loss can read them all from one forward pass. Train and eval
-/// modes pass through.
-/// </summary>
-public sealed class ConcatenatedOutputs : Module
-{
-    private readonly Module inner;
-
-    public ConcatenatedOutputs(Module model)
-    {
-        if (model is not IMultiOutput) throw new ArgumentException($"{model.GetType().Name} has one output");
-        inner = RegisterModule("inner", model);
-    }
-
-    public override Tensor Forward(Tensor x)
-    {
-        var multi = (IMultiOutput)inner;
-        var all = multi.ForwardAll(x);
-        try { return torch.Cat(multi.OutputNames.Select(n => all[n]).ToList(), 1); }
-        finally { foreach (var t in all.Values) t.Dispose(); }
-    }
-}
-
-/// <summary>
-/// CIFS's joint cross entropy (the official joint_CE_loss): [CE(final) + beta/P sum_p CE(probe_p)] * 3/(beta + 1),
-/// from the concatenation of the final and the P probe logits; with joint false, CE(final) * 3/(beta + 1) (the
-/// official "CE" attack loss). As an attack's loss the scale does not matter for sign steps.
-/// </summary>
-public sealed class CifsJointLoss(double beta, int probes, bool joint = true) : IAttackLoss
-{
-    public double Beta { get; } = beta;
-    public string Name => joint ? "cifs-joint" : "cifs-ce";
-
-    public Tensor Compute(Tensor logits, Tensor labels, Tensor? naturalLogits)
-    {
-        var k = logits.Size(1) / (probes + 1);
-        using var final = logits.Narrow(1, 0, k);
-        var parts = new List<Tensor>();
-        if (joint)
-            for (var p = 0; p < probes; p++)
-                using (var probe = logits.Narrow(1, (p + 1) * k, k)) parts.Add(F.CrossEntropy(probe, labels));
-        return Combine(F.CrossEntropy(final, labels), parts, Beta);
-    }
-
-    /// <summary>[ce_final + beta/P sum ce_probes] * 3/(beta + 1); the parts are disposed.</summary>
-    public static Tensor Combine(Tensor final, IReadOnlyList<Tensor> probeLosses, double beta)
-    {
-        using var f = final;
-        Tensor total;
-        if (probeLosses.Count == 0) total = f * (3 / (beta + 1));
-        else
-        {
-            using var sum = probeLosses.Skip(1).Aggregate(probeLosses[0].Clone(), (a, b) => a.Add_(b));
-            using var scaled = sum * (beta / probeLosses.Count);
-            total = (scaled + f).Mul_(3 / (beta + 1));
-        }
-        foreach (var p in probeLosses) p.Dispose();
-        return total;
-    }
-}
-
-/// <summary>
 /// CIFS adversarial training (Yan, Zhang et al., ICML 2021; the official CIFAR10_Res18_CIFS.py): PGD examples
 /// crafted in eval mode on the joint loss (or the final logits' CE with attack_loss ce) from the attack: section,
 /// then, in train mode with the labels driving the masks, the joint loss of the final and probe logits on them.

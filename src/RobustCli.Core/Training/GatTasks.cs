@@ -1,4 +1,5 @@
 using RobustCli.Core.Models;
+using RobustCli.Core.Data;
 using RobustCli.Torch;
 
 namespace RobustCli.Core.Training;
@@ -109,12 +110,4 @@ public static class GatTasks
         var moved = tiles.Gather(1, index);
         return moved.Reshape(b, side, side, c, n, n).Permute(0, 3, 1, 4, 2, 5).Reshape(b, c, h, w).Contiguous().MoveToOuterScope();
     }
-}
-
-/// <summary>
-/// A dataset's domain-knowledge grouping of its classes (GAT's "macro" task): class → group and the groups' names.
-/// </summary>
-public sealed record MacroClasses(IReadOnlyList<int> GroupOf, IReadOnlyList<string> Groups)
-{
-    public long[] Labels(IReadOnlyList<long> classes) => classes.Select(c => (long)GroupOf[(int)c]).ToArray();
 }

@@ -39,8 +39,8 @@ public sealed record LoadedConfig(RunConfig Config, IReadOnlyList<SweepAxis> Swe
 public static class ConfigLoader
 {
     public static IEnumerable<string> Methods => Core.Training.Methods.Registry.Names;
-    public static readonly string[] Optimizers = ["sgd", "adam", "adamw"];
-    public static readonly string[] Schedules = ["constant", "multistep", "cosine", "onecycle"];
+    public static IEnumerable<string> Optimizers => Core.Training.Optimizers.Registry.Names;
+    public static IEnumerable<string> Schedules => Core.Training.Schedules.Registry.Names;
 
     public static LoadedConfig Load(string path, IEnumerable<string>? sets = null)
     {

@@ -101,13 +101,8 @@ public static class ComponentFactory
         var o = t.Optimizer;
         var named = model.NamedParameters().ToList();
         var parameters = named.Select(p => p.Parameter).ToList();
-        Optimizer opt = o.Name switch
-        {
-            "sgd" => new SGD(parameters, o.Lr, o.Momentum, 0, o.WeightDecay, o.Nesterov),
-            "adam" => new Adam(parameters, o.Lr, o.Beta1, o.Beta2, 1e-8, o.WeightDecay),
-            "adamw" => new AdamW(parameters, o.Lr, o.Beta1, o.Beta2, 1e-8, o.WeightDecay),
-            _ => throw new ConfigException($"train.optimizer.name: unknown optimizer '{o.Name}'"),
-        };
+        var registration = Optimizers.Registry.TryGet(o.Name, out var r) ? r : throw new ConfigException($"train.optimizer.name: unknown optimizer '{o.Name}'");
+        var opt = registration.Create(new OptimizerBuild(parameters, OptimizerOptions(o, registration)));
         if (t.ParamGroups.Count > 0)
         {
             // The first group whose prefix matches a parameter's name decides its multiplier; the rest keep 1.
@@ -122,20 +117,38 @@ public static class ComponentFactory
     public static LrSchedule Schedule(TrainConfig t)
     {
         var s = t.Schedule;
-        var lr = t.Optimizer.Lr;
-        LrSchedule schedule = s.Name switch
-        {
-            "constant" => new ConstantSchedule(lr),
-            "multistep" => new MultiStepSchedule(lr, s.Milestones, s.Gamma),
-            "cosine" => new CosineSchedule(lr, t.Epochs, s.MinLr, s.PerStep),
-            "onecycle" => PiecewiseLinearSchedule.OneCycle(lr, t.Epochs, s.PeakFraction),
-            _ => throw new ConfigException($"train.schedule.name: unknown schedule '{s.Name}'"),
-        };
+        var registration = ScheduleRegistrationOf(s);
+        var schedule = registration.Create(new ScheduleBuild(t.Optimizer.Lr, t.Epochs, ScheduleOptions(s, registration)));
         return s.WarmupEpochs > 0 ? new WarmupSchedule(schedule, s.WarmupEpochs) : schedule;
     }
 
-    /// <summary>Whether the lr changes within an epoch: the one-cycle schedule always does.</summary>
-    public static bool SchedulePerStep(ScheduleConfig s) => s.PerStep || s.Name == "onecycle";
+    /// <summary>Whether the lr changes within an epoch: per_step, or a schedule that always does (one-cycle).</summary>
+    public static bool SchedulePerStep(ScheduleConfig s) => s.PerStep || ScheduleRegistrationOf(s).AlwaysPerStep;
+
+    private static ScheduleRegistration ScheduleRegistrationOf(ScheduleConfig s) =>
+        Schedules.Registry.TryGet(s.Name, out var r) ? r : throw new ConfigException($"train.schedule.name: unknown schedule '{s.Name}'");
+
+    /// <summary>
+    /// The keys of the flat train.optimizer section that the named optimizer declares, resolved through its
+    /// declaration (the section keeps every key, so config files and `config show` stay as they were).
+    /// </summary>
+    public static OptionValues OptimizerOptions(OptimizerConfig o, OptimizerRegistration r) => Declared(r.Options, new Dictionary<string, object?>
+    {
+        ["lr"] = o.Lr, ["momentum"] = o.Momentum, ["weight_decay"] = o.WeightDecay, ["nesterov"] = o.Nesterov, ["beta1"] = o.Beta1, ["beta2"] = o.Beta2,
+    });
+
+    /// <summary>The keys of train.schedule that the named schedule declares, resolved through its declaration.</summary>
+    public static OptionValues ScheduleOptions(ScheduleConfig s, ScheduleRegistration r) => Declared(r.Options, new Dictionary<string, object?>
+    {
+        ["milestones"] = s.Milestones, ["gamma"] = s.Gamma, ["min_lr"] = s.MinLr, ["peak_fraction"] = s.PeakFraction, ["per_step"] = s.PerStep,
+    });
+
+    private static OptionValues Declared(OptionDeclaration declaration, Dictionary<string, object?> section)
+    {
+        var values = declaration.Resolve(section.Where(kv => declaration.Find(kv.Key) != null).ToDictionary(kv => kv.Key, kv => kv.Value), out var errors);
+        if (errors.Count > 0) throw new ConfigException(string.Join("; ", errors.Select(e => $"{e.Key}: {e.Message}")));
+        return values;
+    }
 
     public static AttackSettings TrainingAttack(AttackConfig a) => new(
         a.Norm == "l2" ? Norm.L2 : Norm.Linf, a.Eps, a.Step, a.Steps,

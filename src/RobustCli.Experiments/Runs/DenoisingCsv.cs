@@ -1,6 +1,7 @@
 using System.Globalization;
 using CsvHelper;
 using RobustCli.Core.Evaluation;
+using RobustCli.Core.Tasks;
 using RobustCli.Torch.Serialization;
 
 namespace RobustCli.Experiments.Runs;

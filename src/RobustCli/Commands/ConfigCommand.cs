@@ -31,7 +31,7 @@ public static class ConfigCommand
         }));
         return new Command("config", """
             Validate a config or show it resolved; list what can be named in one (methods, attacks, models, tasks,
-            datasets) with every option, its default and range.
+            datasets, optimizers, schedules) with every option, its default and range.
 
             Examples:
               robust config validate configs/noilin.yaml
@@ -43,8 +43,8 @@ public static class ConfigCommand
     /// <summary><c>robust config list KIND</c>: the registrations of a kind, each with its options from its declaration.</summary>
     private static Command List()
     {
-        var kind = new Argument<string>("kind") { Description = "methods, attacks, models, tasks or datasets." };
-        var cmd = new Command("list", "List the registered methods, attacks, models, tasks or datasets with their options (key, default, range).") { kind };
+        var kind = new Argument<string>("kind") { Description = "methods, attacks, models, tasks, datasets, optimizers or schedules." };
+        var cmd = new Command("list", "List the registered methods, attacks, models, tasks, datasets, optimizers or schedules with their options (key, default, range).") { kind };
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
             var o = parse.InvocationConfiguration.Output;
@@ -55,7 +55,9 @@ public static class ConfigCommand
                 "models" => RobustCli.Core.Models.ModelFactory.Registry.All.Select(r => (r.Name, r.Description + $" [{string.Join(", ", r.Tasks)}]", r.Options, "model.")),
                 "tasks" => RobustCli.Core.Tasks.Tasks.Registry.All.Select(r => (r.Name, r.Description, r.Options, "task.")),
                 "datasets" => RobustCli.Core.Data.DatasetCatalog.Registry.All.Select(r => (r.Name, r.Description, r.Options, "data.")),
-                var k => throw new ConfigException($"config list {k}: expected methods, attacks, models, tasks or datasets"),
+                "optimizers" => RobustCli.Core.Training.Optimizers.Registry.All.Select(r => (r.Name, r.Description, r.Options, "train.optimizer.")),
+                "schedules" => RobustCli.Core.Training.Schedules.Registry.All.Select(r => (r.Name, r.Description, r.Options, "train.schedule.")),
+                var k => throw new ConfigException($"config list {k}: expected methods, attacks, models, tasks, datasets, optimizers or schedules"),
             };
             foreach (var e in entries)
             {

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using RobustCli.Core.Attacks;
 using RobustCli.Core.Data;
-using RobustCli.Core.Tasks;
+using RobustCli.Core.Evaluation;
 using RobustCli.Torch;
 using RobustCli.Torch.nn;
 
-namespace RobustCli.Core.Evaluation;
+namespace RobustCli.Core.Tasks;
 
 /// <summary>
 /// One condition of a denoising evaluation: the noise level and the attack (none: Gaussian noise alone), with PSNR
