@@ -19,6 +19,9 @@ public static class Toys
         Attacks.Registry.Register(ToyNoiseAttack.Registration);
         RobustCli.Core.Models.ModelFactory.Registry.Register(ToyTwoOutputModel.Registration);
         Attacks.Registry.Register(ToyAuxAttack.Registration);
+        RobustCli.Core.Tasks.Tasks.Registry.Register(ToyRegressionTask.Registration);
+        RobustCli.Core.Models.ModelFactory.Registry.Register(ToyRegressor.Registration);
+        Methods.Registry.Register(ToyFitTraining.Registration);
     }
 }
 

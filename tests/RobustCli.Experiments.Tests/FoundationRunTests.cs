@@ -2,6 +2,7 @@ using System.Globalization;
 using RobustCli.Core.Models;
 using RobustCli.Experiments.Config;
 using RobustCli.Experiments.Jobs;
+using RobustCli.Experiments.Runs;
 using RobustCli.Tests.Plugins;
 using RobustCli.Tests.Shared;
 using RobustCli.Torch;

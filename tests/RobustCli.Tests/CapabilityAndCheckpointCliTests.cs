@@ -120,4 +120,51 @@ public sealed class CapabilityAndCheckpointCliTests
         Assert.Contains("train.optimizer.name: 'adamm' is not one of sgd, adam, adamw", err);
         Assert.Contains("did you mean 'adam'?", err);
     }
+
+    [Fact]
+    public void AToyTaskTrainsEvaluatesAndIsReportedWithNoLineInGenericCode()
+    {
+        Toys.Register();
+        var data = TinyData.FashionMnistLike(512, 64);
+        var dir = TestPaths.TempDir();
+        var config = Path.Combine(dir, "toy-task.yaml");
+        File.WriteAllText(config, TinyData.Config(data, "toy-fit", epochs: 3).Replace("arch: smallcnn", "arch: toy-regressor")
+            .Replace("final: [pgd3, cw3]", "final: [pgd3]").Replace("name: tiny", "name: tiny\ntask: {name: toy-regression}"));
+        var (code, output, err) = InProcessCli.Run("config", "validate", config);
+        Assert.True(code == 0, err);
+        var runs = TestPaths.TempDir();
+        (code, output, err) = InProcessCli.Run("train", "--config", config, "--runs-dir", runs, "--no-progress");
+        Assert.True(code == 0, err + output);
+        var run = Directory.GetDirectories(Path.Combine(runs, "tiny")).Single();
+        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        Assert.Contains("val_robust_neg_mse", metrics[0]);
+        // It learns: the training error falls from the first epoch to the last.
+        var column = Array.IndexOf(metrics[0].Split(','), "train_clean_neg_mse");
+        double Train(int epoch) => double.Parse(metrics[epoch].Split(',')[column], CultureInfo.InvariantCulture);
+        Assert.True(Train(3) > Train(1), string.Join("\n", metrics));
+        // The final evaluation: the task's own rows, and the attack hurts.
+        var final = File.ReadAllLines(Path.Combine(run, "final_eval.csv"));
+        Assert.Equal("attack,neg_mse,seconds,n", final[0]);
+        Assert.Equal(["clean", "pgd3"], final.Skip(1).Select(r => r.Split(',')[0]));
+        Assert.True(Row(Path.Combine(run, "final_eval.csv"), "pgd3") < Row(Path.Combine(run, "final_eval.csv"), "clean"), string.Join("\n", final));
+        Assert.Equal(1 + 48, File.ReadAllLines(Path.Combine(run, "final_eval_samples.csv")).Length);
+        // robust eval measures the last checkpoint the same way.
+        var csv = Path.Combine(dir, "eval.csv");
+        (code, output, err) = InProcessCli.Run("eval", "--checkpoint", run, "--which", "last", "--attack", "pgd3", "--out", csv, "--seed", "0");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("neg_mse", output);
+        Assert.Equal(Row(Path.Combine(run, "final_eval.csv"), "clean"), Row(csv, "clean"), 6);
+        Assert.Contains("\"scores\"", File.ReadAllText(Path.ChangeExtension(csv, ".json")));
+        // robust report shows it beside its swept keys.
+        var reportDir = Path.Combine(dir, "report");
+        (code, output, err) = InProcessCli.Run("report", run, "--out", reportDir);
+        Assert.True(code == 0, err + output);
+        var md = File.ReadAllText(Directory.GetFiles(reportDir, "*.md").Single());
+        Assert.Contains("toy-fit", md);
+        Assert.Contains("pgd3", md);
+        // Flags that only a robust accuracy takes are refused with the task named.
+        (code, _, err) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "pgd3", "--shard", "1/2");
+        Assert.Equal(2, code);
+        Assert.Contains("the toy-regression task's evaluation is not a robust accuracy", err);
+    }
 }

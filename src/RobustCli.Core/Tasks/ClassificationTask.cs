@@ -33,6 +33,57 @@ public sealed class ClassificationTask : ITask
         return predictions.Eq(target).Sum().ItemLong();
     }
 
+    public bool MeasuresRobustAccuracy => true;
+
+    /// <summary>
+    /// Clean accuracy, each suite's robust accuracy (AutoAttack's per-sample worst case over its attacks) and the worst
+    /// case over all, per sample, resumable from <see cref="TaskEvaluationRequest.StateFile"/>. A run's final
+    /// evaluation measures AutoAttack apart, on its first <see cref="TaskEvaluationRequest.CostlySubset"/> points.
+    /// </summary>
+    public TaskEvaluation Measure(TaskEvaluationRequest request)
+    {
+        var test = request.Test as ImageDataset ?? throw new ArgumentException("robustness is measured on a labelled image dataset");
+        var norm = AttackSuites.ParseNorm(request.Norm);
+        var parseWarnings = new List<string>();
+        var suites = request.Attacks.Select(a => AttackSuites.Parse(a, request.Eps, test.NumClasses,
+            new SuiteDefaults(request.PresetsFollowNorm || AttackSuites.IsAutoAttack(a) ? norm : Norm.Linf, request.Version, request.Components, request.Seed),
+            w => { parseWarnings.Add(w); request.Warn?.Invoke(w); })).ToList();
+        var groups = request.CostlySubset is { } subset
+            ? new[]
+            {
+                (Suites: suites.Where(s => s.AutoAttackVersion == null).ToList(), Data: test, Part: "attacks"),
+                (Suites: suites.Where(s => s.AutoAttackVersion != null).ToList(), Data: subset > 0 ? test.Take(subset) : test, Part: "autoattack"),
+            }
+            : [(Suites: suites, Data: test, Part: "attacks")];
+        var results = new List<EvaluationResult>();
+        var scores = new List<(string, double)>();
+        foreach (var (group, data, part) in groups)
+        {
+            // A final evaluation with nothing but AutoAttack (or nothing but presets) measures that group alone.
+            if (group.Count == 0 && request.CostlySubset != null) continue;
+            request.Log?.Invoke($"evaluating {data.Count} test images: {(group.Count == 0 ? "clean" : string.Join(", ", group.Select(s => s.Name)))}");
+            var r = RobustnessEvaluator.Evaluate(request.Model, data, group, new EvaluationOptions
+            {
+                BatchSize = request.BatchSize, Device = request.Device, StatePath = request.StateFile?.Invoke(part), Fingerprint = request.Fingerprint,
+                KeepAdversarial = request.KeepAdversarial, FirstIndex = request.FirstIndex, Log = request.Log, Warn = request.Warn,
+                Progress = request.Progress, Cancel = request.Cancel,
+            });
+            var suffix = data.Count == test.Count ? "" : $"@{data.Count}";
+            scores.Add(("clean" + suffix, r.CleanAccuracy));
+            foreach (var s in r.Suites) scores.Add((s.Name + suffix, s.RobustAccuracy));
+            if (r.Suites.Count > 1) scores.Add(("worst_case" + suffix, r.WorstCaseAccuracy));
+            results.Add(r);
+        }
+        var merged = EvaluationTables.Merge(results);
+        return new TaskEvaluation
+        {
+            Summary = EvaluationTables.Summary(results), Samples = EvaluationTables.Samples(merged, request.FirstIndex),
+            Printed = EvaluationTables.Printed(merged), Notes = EvaluationTables.Notes(merged), Scores = scores,
+            Warnings = parseWarnings.Concat(results.SelectMany(r => r.Warnings)).Distinct().ToList(), Document = EvaluationTables.Document(merged),
+            Count = merged.Count, Robustness = merged,
+        };
+    }
+
     public TaskScores Evaluate(Module model, DataLoader data, Attack? attack, ulong seed)
     {
         var sw = Stopwatch.StartNew();

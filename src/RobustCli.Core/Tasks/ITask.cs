@@ -45,4 +45,27 @@ public interface ITask
     IReadOnlyList<string> Columns => [$"train_clean_{Score}", $"train_adv_{Score}", $"val_clean_{Score}", $"val_robust_{Score}", $"test_clean_{Score}", $"test_robust_{Score}"];
     /// <summary>The column best.pt is chosen by (higher is better).</summary>
     string SelectionColumn => $"val_robust_{Score}";
+
+    /// <summary>
+    /// The evaluation a run ends with and robust eval runs on a checkpoint of this task: what it measures and the rows
+    /// it is written as. By default the clean score and the score under each attack (<see cref="ScoreEvaluation"/>).
+    /// </summary>
+    TaskEvaluation Measure(TaskEvaluationRequest request) => ScoreEvaluation.Run(this, request);
+
+    /// <summary>
+    /// Its evaluation is a per-sample robust accuracy (<see cref="Evaluation.RobustnessEvaluator"/>), so what builds on
+    /// one applies: AutoAttack, transfer from another model, the hypocritical risk, robustness curves, shards and
+    /// merges, adversarial examples saved as tensors, a model's named outputs evaluated apart.
+    /// </summary>
+    bool MeasuresRobustAccuracy => false;
+
+    /// <summary>What levels (robust eval --sigma) mean for this task, e.g. "noise levels in /255 units"; null: it takes none.</summary>
+    string? Levels => null;
+
+    /// <summary>A score of this task as people read it (a summary key such as "pgd20" or "ssim gaussian@25", or <see cref="Score"/>): 65.72% or 28.31 dB.</summary>
+    string Format(string key, double value) => !double.IsFinite(value) ? "-"
+        : ScoreIsFraction ? (100 * value).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + "%" : value.ToString("F4", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The attacks robust eval runs when none is named.</summary>
+    IReadOnlyList<string> DefaultAttacks => ["pgd20"];
 }

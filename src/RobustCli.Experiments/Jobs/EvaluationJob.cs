@@ -4,6 +4,7 @@ using RobustCli.Core.Data;
 using RobustCli.Core.Evaluation;
 using RobustCli.Core.Models;
 using RobustCli.Core.Registry;
+using RobustCli.Core.Tasks;
 using RobustCli.Experiments.Config;
 using RobustCli.Experiments.Runs;
 using RobustCli.Torch;
@@ -32,14 +33,23 @@ public sealed record EvaluationRequest(string Checkpoint, IReadOnlyList<string> 
     public string? TransferFrom { get; init; }
     /// <summary>Evaluate one contiguous share of the points (after --n); null: all of them.</summary>
     public Shard? Shard { get; init; }
+    /// <summary>Levels the task is measured at (--sigma: a denoiser's noise levels); null: the task's own.</summary>
+    public IReadOnlyList<double>? Levels { get; init; }
+    /// <summary>A folder for pictures of what was measured (a denoiser's strips; --save-adv with a task that writes pictures).</summary>
+    public string? SaveFolder { get; init; }
     /// <summary>For a run folder: "best" (checkpoints/best.pt, else last.pt) or "last" (the model the run's own final evaluation measured).</summary>
     public string Which { get; init; } = "best";
     /// <summary>Evaluate weights that hold NaN or infinite values (with a warning) instead of refusing them.</summary>
     public bool AllowNonFinite { get; init; }
 }
 
-public sealed record EvaluationReport(string CheckpointFile, string Dataset, string Arch, double Eps, EvaluationResult Result, IReadOnlyList<AttackSuite> Suites)
+/// <summary>What an evaluation measured (the task's <see cref="TaskEvaluation"/>) and on what.</summary>
+public sealed record EvaluationReport(string CheckpointFile, string Dataset, string Arch, double Eps, TaskEvaluation Evaluation, IReadOnlyList<AttackSuite> Suites)
 {
+    /// <summary>The per-sample robust accuracy of an evaluation of a task that measures one (classification).</summary>
+    public EvaluationResult Result => Evaluation.Robustness ?? throw new InvalidOperationException("this evaluation measured no robust accuracy");
+    /// <summary>The task measured a robust accuracy: its eps, curves, shards and adversarial tensors apply.</summary>
+    public bool IsRobustness => Evaluation.Robustness != null;
     /// <summary>--attack hypocritical: the hypocritical risk on the misclassified points, one per spec.</summary>
     public IReadOnlyList<HypocriticalResult> Hypocritical { get; init; } = [];
     /// <summary>With --shard: the shard, where its points start and how many the whole evaluation has.</summary>
@@ -76,6 +86,12 @@ public static class EvaluationJob
 {
     public static EvaluationReport Run(EvaluationRequest req, string? repoRoot)
     {
+        var task = TaskOf(req.Checkpoint, req.Arch, req.Which);
+        if (req.Levels is { Count: > 0 } && task.Levels == null)
+            throw new ConfigException($"--sigma: noise levels are for denoisers and other tasks measured at levels ({string.Join(", ", TasksWithLevels())}); this model's task is {task.Name}");
+        if (!task.MeasuresRobustAccuracy) return RunTask(req, repoRoot, task);
+        if (req.SaveFolder != null)
+            throw new ConfigException($"--save-adv {req.SaveFolder}: name a .pt, .pth or .safetensors file for the adversarial examples");
         // Flags are checked before any file is read, so a typo is reported as such.
         var defaults = SuiteDefaults(req.Norm, req.Version, req.Components, req.Seed);
         if (req.TransferFrom != null && req.StatePath != null)
@@ -99,7 +115,10 @@ public static class EvaluationJob
             throw new ConfigException($"--shard: {(hypocritical.Count > 0 ? "hypocritical risk" : "a transfer evaluation")} is not sharded; run it whole, or drop --shard");
         if (hypocritical.Count > 0 && req.TransferFrom != null)
             throw new ConfigException("--attack hypocritical: hypocritical perturbations are crafted on the evaluated model itself; drop --transfer-from or the attack");
-        var suites = Suites(req.Attacks.Where(a => !IsHypocritical(a)).ToList(), eps, DatasetCatalog.Get(datasetName).NumClasses, defaults, warnings.Add);
+        var specs = (req.Attacks.Count > 0 ? req.Attacks : task.DefaultAttacks).Where(a => !IsHypocritical(a)).ToList();
+        // Parsed now to check the attacks before any weights are read; the evaluation parses them again and says their warnings.
+        var parseWarnings = new List<string>();
+        var suites = Suites(specs, eps, DatasetCatalog.Get(datasetName).NumClasses, defaults, parseWarnings.Add);
         using var loaded = Load(req, repoRoot, located, eps, warnings);
         var (evaluated, test, device) = (loaded.Evaluated, loaded.Test, loaded.Device);
         var shown = req.Output != null ? "its output " + req.Output : loaded.Arch;
@@ -109,6 +128,13 @@ public static class EvaluationJob
             if (ModelCapability.Missing(a.Requires, evaluated) is { } missing)
                 throw new ConfigException($"--attack {a.Name}: it {missing.Refusal("", "attacks", shown).TrimStart()}");
         foreach (var w in warnings) req.Warn?.Invoke(w);
+        // A transfer evaluation runs the parsed suites itself: their warnings are said here.
+        if (req.TransferFrom != null)
+            foreach (var w in parseWarnings)
+            {
+                req.Warn?.Invoke(w);
+                warnings.Add(w);
+            }
         var options = new EvaluationOptions
         {
             BatchSize = req.BatchSize,
@@ -123,7 +149,18 @@ public static class EvaluationJob
             Cancel = req.Cancel,
         };
         EvaluationResult result;
-        if (req.TransferFrom == null) result = RobustnessEvaluator.Evaluate(evaluated, test, suites, options);
+        if (req.TransferFrom == null)
+        {
+            // The task's own evaluation, as a run's final evaluation measures it.
+            var measured = task.Measure(new TaskEvaluationRequest(evaluated, test, specs, eps)
+            {
+                Norm = req.Norm, Version = req.Version, Components = req.Components, Seed = req.Seed, BatchSize = req.BatchSize, Device = device,
+                StateFile = req.StatePath == null ? null : _ => req.StatePath, Fingerprint = options.Fingerprint, FirstIndex = loaded.FirstIndex,
+                KeepAdversarial = req.KeepAdversarial, Log = req.Log, Warn = req.Warn, Progress = req.Progress, Cancel = req.Cancel,
+            });
+            result = measured.Robustness ?? throw new InvalidOperationException($"the {task.Name} task measured no robust accuracy");
+            warnings.AddRange(measured.Warnings);
+        }
         else if (SavedExamples(req.TransferFrom) is { } saved)
         {
             using (saved)
@@ -154,12 +191,123 @@ public static class EvaluationJob
             req.Log?.Invoke($"hypocritical risk ({h.spec}): {r.MadeCorrect} of {r.Misclassified} misclassified points made to look correct ({r.Seconds:F1} s)");
             return r;
         }).ToList();
-        return new EvaluationReport(loaded.File, loaded.Dataset, loaded.Arch + (req.Output != null ? "/" + req.Output : ""), eps,
-            new EvaluationResult(result.Labels, result.CleanPrediction, result.Suites, result.CleanSeconds, all)
+        var final = new EvaluationResult(result.Labels, result.CleanPrediction, result.Suites, result.CleanSeconds, all)
+        {
+            Adversarial = result.Adversarial,
+            ImageShape = result.ImageShape,
+        };
+        return new EvaluationReport(loaded.File, loaded.Dataset, loaded.Arch + (req.Output != null ? "/" + req.Output : ""), eps, Tabulate(final, risks, loaded.FirstIndex, eps), suites)
+        {
+            Hypocritical = risks, Shard = req.Shard, FirstIndex = loaded.FirstIndex, TotalCount = loaded.TotalCount, Which = loaded.Which,
+        };
+    }
+
+    /// <summary>
+    /// A robustness evaluation as its tables (the same rows a run's final evaluation writes), with the risks measured
+    /// beside it (hypocritical_risk rows, and their lines under the table).
+    /// </summary>
+    public static TaskEvaluation Tabulate(EvaluationResult r, IReadOnlyList<HypocriticalResult> risks, int firstIndex, double eps)
+    {
+        var printed = EvaluationTables.Printed(r);
+        string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+        return new TaskEvaluation
+        {
+            Summary = EvaluationTables.Summary([r], risks.Select(h => (RiskName(h.Name), h.Risk, h.Seconds, h.Count)).ToList()),
+            Samples = EvaluationTables.Samples(r, firstIndex),
+            // Not a robust accuracy: the share of the misclassified points an attacker made look correct.
+            Printed = printed with { Rows = [.. printed.Rows, .. risks.Select(h => EvaluationTables.PrintedRisk(RiskName(h.Name), h.Risk, h.Misclassified, h.Seconds))] },
+            Notes = [.. EvaluationTables.Notes(r), .. risks.Select(h => string.Create(CultureInfo.InvariantCulture,
+                $"{h.Name}: accuracy shown after hypocritical perturbations {Pct(h.AccuracyAfter)} (clean {Pct(h.CleanAccuracy)}); largest perturbation {h.MaxPerturbation:G6} (eps {eps:G6}), pixels in [{(double.IsFinite(h.MinPixel) ? h.MinPixel : 0):G4}, {(double.IsFinite(h.MaxPixel) ? h.MaxPixel : 0):G4}]"))],
+            Warnings = r.Warnings, Document = EvaluationTables.Document(r), Count = r.Count, Robustness = r,
+            Scores = [("clean", r.CleanAccuracy), .. r.Suites.Select(x => (x.Name, x.RobustAccuracy)), .. r.Suites.Count > 1 ? [("worst_case", r.WorstCaseAccuracy)] : Array.Empty<(string, double)>()],
+        };
+    }
+
+    /// <summary>The task a checkpoint was trained for: its run's, else the first task of the architecture named (--arch), else classification.</summary>
+    public static ITask TaskOf(string checkpoint, string? arch, string which = "best")
+    {
+        RunConfig? config = null;
+        if (Directory.Exists(checkpoint) || File.Exists(checkpoint)) config = Locate(checkpoint, which).Config;
+        if (config != null) return ComponentFactory.Task(config.Task);
+        var name = arch != null && ModelFactory.Registry.TryGet(arch, out var r) ? r.Tasks[0] : ClassificationTask.Registration.Name;
+        var registration = Tasks.Registry.Get(name);
+        return registration.Create(new TaskBuild(registration.Options.Defaults));
+    }
+
+    private static IEnumerable<string> TasksWithLevels() =>
+        Tasks.Registry.All.Where(r => r.Create(new TaskBuild(r.Options.Defaults)).Levels != null).Select(r => "task " + r.Name);
+
+    /// <summary>
+    /// robust eval on a model of a task whose evaluation is its own (a denoiser's PSNR and SSIM, a toy task's score):
+    /// the model of a run folder (its config names architecture, task and test data) or a weights file (ours or
+    /// PyTorch's, e.g. the ObsAtk code's {'state_dict': ...}; what its registration reads off the weights, such as a
+    /// DnCNN's depth, width and channels), measured by <see cref="ITask.Measure"/>.
+    /// </summary>
+    private static EvaluationReport RunTask(EvaluationRequest req, string? repoRoot, ITask task)
+    {
+        foreach (var (given, flag) in new[] { (req.TransferFrom != null, "--transfer-from"), (req.Shard != null, "--shard"), (req.StatePath != null, "--state"), (req.Output != null, "--output") })
+            if (given) throw new ConfigException($"{flag}: the {task.Name} task's evaluation is not a robust accuracy; {flag} applies to classifiers");
+        if (req.Attacks.FirstOrDefault(IsHypocritical) is { } risk)
+            throw new ConfigException($"--attack {risk}: measures a classifier's hypocritical risk; the {task.Name} task has none");
+        var (file, config) = Locate(req.Checkpoint, req.Which);
+        var arch = req.Arch ?? config?.Model.Arch
+            ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the architecture with --arch ({string.Join(", ", ModelFactory.Registry.All.Where(m => m.Tasks.Contains(task.Name)).Select(m => m.Name))})");
+        ModelRegistration registration;
+        try { registration = ModelFactory.Get(arch); }
+        catch (FormatException e) { throw new ConfigException($"--arch {arch}: {e.Message}"); }
+        if (!registration.Tasks.Contains(task.Name))
+            throw new ConfigException($"--arch {arch}: not a model for the {task.Name} task; those that are: {string.Join(", ", ModelFactory.Registry.All.Where(m => m.Tasks.Contains(task.Name)).Select(m => m.Name))}");
+        var dataConfig = config?.Data ?? new DataConfig { Name = req.Dataset ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the test data with --dataset ({string.Join(", ", DatasetCatalog.Registry.Names)})") };
+        if (req.Dataset != null)
+        {
+            if (!DatasetCatalog.Registry.TryGet(req.Dataset, out var named)) throw new ConfigException($"--dataset {req.Dataset}: unknown dataset{Levenshtein.Suggest(req.Dataset, DatasetCatalog.Registry.Names)}");
+            // The run's config is this call's own fresh load: the flags override it in place. A folder of pictures
+            // named for a run trained on pictures is its test set.
+            if (named.Pictures != null && DatasetCatalog.Get(dataConfig.Name).Pictures != null) dataConfig.TestSet = req.Dataset;
+            else (dataConfig.Name, dataConfig.TestSet) = (req.Dataset, null);
+        }
+        if (req.DataPath != null) (dataConfig.TestPath, dataConfig.Path) = (req.DataPath, req.DataPath);
+        using var weights = Checkpoint.EvaluatedWeights(file, out var ema);
+        if (ema) req.Log?.Invoke($"{file} keeps an EMA of the weights (train.ema): evaluating the averaged weights");
+        var warnings = new List<string>();
+        WeightsCheck.Finite(file, weights, req.AllowNonFinite, warnings);
+        foreach (var w in warnings) req.Warn?.Invoke(w);
+        // A model from elsewhere may say by its weights how it was built (a DnCNN's depth, width, gray or colour):
+        // the pictures are read with those channels.
+        var own = config?.Model.Options is { } o && config.Model.Arch == arch;
+        var fromWeights = own ? (config!.Model.Options!, null) : registration.FromWeights?.Invoke(weights) ?? (registration.Options.Defaults, (int?)null);
+        if (config == null && fromWeights.Item2 is { } channels) dataConfig.Channels = channels;
+        var data = ComponentFactory.LoadData(dataConfig, repoRoot, needTrain: false);
+        ImageSource test = data.Test;
+        if (req.N > 0) test = test is PictureSet p ? p.Take(req.N) : ((ImageDataset)test).Take(req.N);
+        using var model = own ? ComponentFactory.Model(config!.Model, data.Spec, data.Channels, config)
+            : ModelFactory.Create(arch, fromWeights.Item1, Math.Max(1, data.Spec.NumClasses), test.Channels, null);
+        try { model.LoadStateDict(weights); }
+        catch (RobustCli.Torch.nn.StateDictMismatchException e) { throw new ConfigException($"--checkpoint {file}: the weights do not fit {arch}({fromWeights.Item1}): {WeightsCheck.Summary(e)}"); }
+        var device = JobRuntime.ResolveDevice(req.Device);
+        model.To(device);
+        model.Eval();
+        var attacks = req.Attacks.Count > 0 ? req.Attacks : task.DefaultAttacks;
+        var dup = attacks.GroupBy(a => a).FirstOrDefault(g => g.Count() > 1);
+        if (dup != null) throw new ConfigException($"--attack: '{dup.Key}' is named twice");
+        var eps = req.Eps ?? config?.Attack.Eps ?? 8 / 255.0;
+        req.Log?.Invoke($"{file}: {arch}({fromWeights.Item1}) on {test.Name}, {test.Count} test images");
+        TaskEvaluation evaluation;
+        try
+        {
+            evaluation = task.Measure(new TaskEvaluationRequest(OutputSelector.For(model, task.Output), test, attacks, eps)
             {
-                Adversarial = result.Adversarial,
-                ImageShape = result.ImageShape,
-            }, suites) { Hypocritical = risks, Shard = req.Shard, FirstIndex = loaded.FirstIndex, TotalCount = loaded.TotalCount, Which = loaded.Which };
+                Seed = req.Seed, BatchSize = req.BatchSize, Device = device, Levels = req.Levels, SaveFolder = req.SaveFolder,
+                Log = req.Log, Warn = req.Warn, Progress = req.Progress, Cancel = req.Cancel,
+            });
+        }
+        catch (FormatException e) when (!e.Message.StartsWith("--", StringComparison.Ordinal)) { throw new ConfigException($"--attack: {e.Message}"); }
+        if (warnings.Count > 0) evaluation = new TaskEvaluation
+        {
+            Summary = evaluation.Summary, Samples = evaluation.Samples, Printed = evaluation.Printed, Notes = evaluation.Notes, Scores = evaluation.Scores,
+            Document = evaluation.Document, Count = evaluation.Count, Warnings = [.. warnings, .. evaluation.Warnings],
+        };
+        return new EvaluationReport(file, test.Name, arch, eps, evaluation, []) { Which = WhichOf((file, config)) };
     }
 
     /// <summary>Whether an attack spec names an attack that measures a risk rather than a robust accuracy (hypocritical, with options).</summary>

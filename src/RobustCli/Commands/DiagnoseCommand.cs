@@ -7,6 +7,7 @@ using RobustCli.Core.Evaluation;
 using RobustCli.Experiments.Config;
 using RobustCli.Experiments.Jobs;
 using RobustCli.Experiments.Plots;
+using RobustCli.Experiments.Runs;
 using RobustCli.Torch.Serialization;
 using Spectre.Console;
 
@@ -88,32 +89,12 @@ public static class DiagnoseCommand
             foreach (var c in checks) o.WriteLine($"{(c.Passed ? "pass" : "FAIL")}  {c.Name}: {c.Line}");
             var folder = parse.GetValue(output)?.FullName ?? Path.Combine(
                 Directory.Exists(parse.GetValue(checkpoint)!) ? parse.GetValue(checkpoint)! : Directory.GetCurrentDirectory(), "diagnose");
-            var files = Write(folder, file, budget, points, checks);
+            var files = DiagnosisFiles.Write(folder, file, budget, points, checks);
             var failed = checks.Count(c => !c.Passed);
             o.WriteLine(failed == 0 ? $"every check passed ({checks.Count})" : $"{failed} of {checks.Count} checks failed");
             o.WriteLine($"wrote {string.Join(", ", files)}");
             return failed == 0 ? 0 : CheckFailed;
         }));
         return cmd;
-    }
-
-    private static IReadOnlyList<string> Write(string folder, string file, double eps, int points, IReadOnlyList<DiagnosisCheck> checks)
-    {
-        Directory.CreateDirectory(folder);
-        var md = new StringBuilder();
-        md.Append(CultureInfo.InvariantCulture, $"# robust diagnose\n\n{file}, {points} test images, eps {eps:G4}\n\n| check | verdict | measured | meaning |\n| --- | --- | --- | --- |\n");
-        foreach (var c in checks) md.Append(CultureInfo.InvariantCulture, $"| {c.Name} | {(c.Passed ? "pass" : "FAIL")} | {c.Measured} | {c.Line.Replace("|", "\\|")} |\n");
-        var mdPath = Path.Combine(folder, "diagnose.md");
-        var mdBytes = Encoding.UTF8.GetBytes(md.ToString());
-        AtomicFile.Write(mdPath, s => s.Write(mdBytes));
-        var json = JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            checkpoint = file, eps, points, passed = checks.All(c => c.Passed),
-            checks = checks.Select(c => new { name = c.Name, passed = c.Passed, measured = c.Measured, line = c.Line,
-                curve = c.Curve == null ? null : new { parameter = c.Curve.Parameter, values = c.Curve.Values, accuracy = c.Curve.Accuracy } }),
-        }, new JsonSerializerOptions { WriteIndented = true });
-        var jsonPath = Path.Combine(folder, "diagnose.json");
-        AtomicFile.Write(jsonPath, s => s.Write(json));
-        return [mdPath, jsonPath, .. Figure.SaveAll(DiagnosisFigures.Build(checks), folder)];
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using RobustCli.Core.Attacks;
+using RobustCli.Core.Tasks;
 using RobustCli.Experiments.Config;
 using RobustCli.Experiments.Jobs;
 using RobustCli.Experiments.Plots;
@@ -97,24 +98,34 @@ public static class EvalCommand
             if (parse.GetValue(batch) < 1) throw new ConfigException($"--batch-size {parse.GetValue(batch)}: must be >= 1");
             if (parse.GetValue(threads) is < 0) throw new ConfigException($"--threads {parse.GetValue(threads)}: must be >= 1 (or 0 for every core)");
             JobRuntime.ConfigureThreads(parse.GetValue(threads));
-            if (DenoisingEvaluationJob.Applies(parse.GetValue(checkpoint)!, parse.GetValue(arch)))
-            {
-                if (Sweep(parse, epsSweep, stepsSweep, restartsSweep) != null)
-                    throw new ConfigException("--eps-sweep, --steps-sweep and --restarts-sweep draw classifiers' robust accuracy; a denoiser is measured at its --sigma levels");
-                return Denoiser(parse, o, checkpoint, attacks, sigmas, n, batch, dataset, arch, dataPath, device, output, seed, saveAdv, which, allowNonFinite);
-            }
-            if (parse.GetValue(sigmas) is { Length: > 0 }) throw new ConfigException("--sigma: noise levels are for denoisers (a run of task denoise, or --arch dncnn)");
+            var task = EvaluationJob.TaskOf(parse.GetValue(checkpoint)!, parse.GetValue(arch), parse.GetValue(which)!);
+            var curve = Sweep(parse, epsSweep, stepsSweep, restartsSweep);
+            if (curve != null && !task.MeasuresRobustAccuracy)
+                throw new ConfigException($"--eps-sweep, --steps-sweep and --restarts-sweep draw a robust accuracy; the {task.Name} task is measured by its own evaluation" +
+                                          (task.Levels != null ? $" ({task.Levels})" : ""));
             slurm.CheckUsed(parse);
             if (parse.GetValue(slurm.Slurm)) return WriteSlurm(parse, o, slurm, shardCount, output, checkpoint);
             if (parse.GetValue(shardCount) != null) throw new ConfigException("--shards goes with --slurm (one array task per shard); here, run each with --shard K/N");
             var sharded = parse.GetValue(shard) is { } shardText ? Shard.Parse(shardText) : null;
-            if (sharded != null && (parse.GetValue(saveAdv) != null || Sweep(parse, epsSweep, stepsSweep, restartsSweep) != null))
+            if (sharded != null && (parse.GetValue(saveAdv) != null || curve != null))
                 throw new ConfigException("--shard: a shard is one share of one evaluation; leave --save-adv and the sweeps out of it");
             var save = parse.GetValue(saveAdv)?.FullName;
-            if (save != null && !save.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-                throw new ConfigException($"--save-adv {save}: name a .pt, .pth or .safetensors file");
+            string? saveFolder = null;
+            if (save != null && task.MeasuresRobustAccuracy)
+            {
+                if (!save.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && !save.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+                    throw new ConfigException($"--save-adv {save}: name a .pt, .pth or .safetensors file");
+            }
+            else if (save != null)
+            {
+                // Other tasks save pictures of what they measured, into a folder.
+                if (File.Exists(save) || Path.GetExtension(save) is ".pt" or ".pth" or ".safetensors")
+                    throw new ConfigException($"--save-adv {save}: a {task.Name} model's evaluation saves pictures; name a folder for them");
+                saveFolder = save;
+            }
+            var named = parse.GetValue(attacks) ?? [];
             EvaluationRequest Request(Action<string, int, int> progress) =>
-                new EvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks) is { Length: > 0 } named ? named : ["pgd20"], e, parse.GetValue(n), parse.GetValue(batch),
+                new EvaluationRequest(parse.GetValue(checkpoint)!, curve != null && named.Length == 0 ? ["pgd20"] : named, e, parse.GetValue(n), parse.GetValue(batch),
                     parse.GetValue(dataset), parse.GetValue(arch), parse.GetValue(dataPath), parse.GetValue(device)!, normalization)
                 {
                     Norm = parse.GetValue(norm)!,
@@ -122,7 +133,9 @@ public static class EvalCommand
                     Components = parse.GetValue(components) ?? [],
                     Seed = parse.GetValue(seed),
                     StatePath = parse.GetValue(stateFile)?.FullName,
-                    KeepAdversarial = save != null,
+                    KeepAdversarial = save != null && saveFolder == null,
+                    SaveFolder = saveFolder,
+                    Levels = parse.GetValue(sigmas) is { Length: > 0 } levels ? levels : null,
                     Log = m => o.WriteLine(m),
                     Warn = m => err.WriteLine("warning: " + m),
                     Progress = progress,
@@ -137,7 +150,7 @@ public static class EvalCommand
                 try { return EvaluationJob.Run(req, RepoPaths.Root); }
                 catch (InvalidDataException ex) { throw new ConfigException(ex.Message); }
             }
-            if (Sweep(parse, epsSweep, stepsSweep, restartsSweep) is { } sweep)
+            if (curve is { } sweep)
             {
                 if (save != null || parse.GetValue(stateFile) != null) throw new ConfigException("--save-adv and --state evaluate once; leave them out of a robustness curve");
                 return Curve(parse, o, sweep.Parameter, sweep.Values, output, checkpoint,
@@ -145,20 +158,16 @@ public static class EvalCommand
                         RobustnessCurve.Run(Request(progress), sweep.Parameter, sweep.Values, Evaluate, m => o.WriteLine(m))));
             }
             var report = ProgressDisplay.RunWithProgress(parse, parse.GetValue(noProgress), o, progress => Evaluate(Request(progress)));
-            var r = report.Result;
-            o.WriteLine($"{report.CheckpointFile}{(report.Which != null ? $" ({report.Which} checkpoint)" : "")}: {report.Arch} on {report.Dataset}, {r.Count} test images" +
-                        (report.Shard != null ? $" (shard {report.Shard}: points {report.FirstIndex}–{report.FirstIndex + r.Count - 1} of {report.TotalCount})" : "") +
-                        $", eps {report.Eps:G4}" + (parse.GetValue(transferFrom) is { } from ? $"; transfer: examples from {from}" : ""));
-            Print(o, r, report.Eps, report.Hypocritical);
+            var measured = report.Evaluation;
+            o.WriteLine($"{report.CheckpointFile}{(report.Which != null ? $" ({report.Which} checkpoint)" : "")}: {report.Arch} on {report.Dataset}, {measured.Count} test images" +
+                        (report.Shard != null ? $" (shard {report.Shard}: points {report.FirstIndex}–{report.FirstIndex + measured.Count - 1} of {report.TotalCount})" : "") +
+                        (report.IsRobustness ? $", eps {report.Eps:G4}" : "") + (parse.GetValue(transferFrom) is { } from ? $"; transfer: examples from {from}" : ""));
+            Print(o, measured);
             var csv = SummaryCsv(parse, output, checkpoint, sharded);
-            EvaluationJob.WriteCsv(report, csv);
-            var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
-            EvaluationCsv.WriteSamples(samples, r, report.FirstIndex);
-            var json = Path.ChangeExtension(csv, ".json");
             var settings = new Dictionary<string, object?>
             {
                 ["checkpoint"] = report.CheckpointFile, ["which"] = report.Which, ["arch"] = report.Arch, ["dataset"] = report.Dataset, ["eps"] = report.Eps,
-                ["attacks"] = parse.GetValue(attacks) is { Length: > 0 } a ? a : ["pgd20"], ["seed"] = parse.GetValue(seed), ["batch_size"] = parse.GetValue(batch),
+                ["attacks"] = named.Length > 0 ? named : task.DefaultAttacks, ["seed"] = parse.GetValue(seed), ["batch_size"] = parse.GetValue(batch),
                 ["output"] = parse.GetValue(modelOutput), ["transfer_from"] = parse.GetValue(transferFrom),
                 ["utc"] = DateTime.UtcNow.ToString("o"),
             };
@@ -168,9 +177,9 @@ public static class EvalCommand
                 settings["first_index"] = report.FirstIndex;
                 settings["total_points"] = report.TotalCount;
             }
-            EvaluationJson.Write(json, r, settings);
-            o.WriteLine($"wrote {csv}, {samples} and {json}");
-            if (save != null)
+            var (samples, json) = EvaluationCsv.WriteEvaluation(csv, measured, settings);
+            o.WriteLine($"wrote {csv}, {samples} and {json}" + (saveFolder != null ? $"; pictures in {saveFolder}" : ""));
+            if (save != null && saveFolder == null)
             {
                 EvaluationJob.SaveAdversarial(report, save);
                 o.WriteLine($"wrote {save}");
@@ -178,37 +187,6 @@ public static class EvalCommand
             return 0;
         }));
         return cmd;
-    }
-
-    /// <summary>robust eval on a denoiser: PSNR/SSIM per condition and level, a per-image CSV, and PNG strips with --save-adv.</summary>
-    private static int Denoiser(ParseResult parse, TextWriter o, Option<string> checkpoint, Option<string[]> attacks, Option<double[]> sigmas, Option<int> n,
-        Option<int> batch, Option<string?> dataset, Option<string?> arch, Option<string?> dataPath, Option<string> device, Option<FileInfo?> output,
-        Option<ulong> seed, Option<FileInfo?> saveAdv, Option<string> which, Option<bool> allowNonFinite)
-    {
-        var save = parse.GetValue(saveAdv)?.FullName;
-        if (save != null && (File.Exists(save) || Path.GetExtension(save) is ".pt" or ".pth" or ".safetensors"))
-            throw new ConfigException($"--save-adv {save}: for a denoiser, name a folder for the PNG strips");
-        var req = new DenoisingEvaluationRequest(parse.GetValue(checkpoint)!, parse.GetValue(attacks) is { Length: > 0 } named ? named : ["obsatk5"],
-            parse.GetValue(sigmas), parse.GetValue(n), parse.GetValue(batch), parse.GetValue(dataset), parse.GetValue(arch), parse.GetValue(dataPath), parse.GetValue(device)!)
-        {
-            Seed = parse.GetValue(seed), SaveFolder = save, Log = m => o.WriteLine(m), Which = parse.GetValue(which)!, AllowNonFinite = parse.GetValue(allowNonFinite),
-        };
-        DenoisingReport report;
-        try { report = DenoisingEvaluationJob.Run(req, RepoPaths.Root); }
-        catch (InvalidDataException ex) { throw new ConfigException(ex.Message); }
-        var table = new Table().AddColumn("condition").AddColumn(new TableColumn("sigma").RightAligned()).AddColumn(new TableColumn("observation").RightAligned())
-            .AddColumn(new TableColumn("PSNR (dB)").RightAligned()).AddColumn(new TableColumn("SSIM").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
-        foreach (var r in report.Result.Rows)
-            table.AddRow(Markup.Escape(r.Key == "noise-free" ? "noise-free" : r.Condition), r.Sigma.ToString("0.##", CultureInfo.InvariantCulture),
-                r.ObservationSigma.ToString("0.##", CultureInfo.InvariantCulture), r.MeanPsnr.ToString("F2", CultureInfo.InvariantCulture),
-                r.MeanSsim.ToString("F4", CultureInfo.InvariantCulture), r.Seconds.ToString("F1", CultureInfo.InvariantCulture));
-        o.WriteLine($"{report.CheckpointFile}: {report.Arch} on {report.TestSet}, {report.Result.Images.Count} pictures");
-        RunsCommand.Plain(o).Write(table);
-        var csv = SummaryCsv(parse, output, checkpoint);
-        var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
-        DenoisingCsv.Write(csv, samples, report.Result);
-        o.WriteLine($"wrote {csv} and {samples}" + (save != null ? $"; PNGs in {save}" : ""));
-        return 0;
     }
 
     /// <summary>The one sweep asked for, its values parsed (8/255 as papers write it); null when none.</summary>
@@ -251,44 +229,19 @@ public static class EvalCommand
     }
 
 
-    /// <summary>The evaluation's table (clean, each suite and its stages, worst case, hypocritical risks), the pixel checks and the warnings.</summary>
-    private static void Print(TextWriter o, RobustCli.Core.Evaluation.EvaluationResult r, double eps, IReadOnlyList<RobustCli.Core.Evaluation.HypocriticalResult> hypocritical)
+    /// <summary>An evaluation as the task shows it: its table (first column left, the rest right-aligned), the lines under it and the warnings.</summary>
+    private static void Print(TextWriter o, TaskEvaluation e)
     {
-        string Pct(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
-        string Sec(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
-        var table = new Table().AddColumn("attack").AddColumn(new TableColumn("robust accuracy").RightAligned())
-            .AddColumn(new TableColumn("points attacked").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
-        table.AddRow("clean", Pct(r.CleanAccuracy), "", Sec(r.CleanSeconds));
-        foreach (var suite in r.Suites)
+        var printed = e.Printed ?? e.Summary;
+        var table = new Table().AddColumn(Markup.Escape(printed.Columns[0]));
+        foreach (var c in printed.Columns.Skip(1)) table.AddColumn(new TableColumn(Markup.Escape(c)).RightAligned());
+        foreach (var row in printed.Rows) table.AddRow(row.Select(Markup.Escape).ToArray());
+        RunsCommand.Plain(o).Write(table);
+        foreach (var line in e.Notes) o.WriteLine(line);
+        if (e.Warnings.Count > 0)
         {
-            if (suite.Stages.Count > 1)
-            {
-                var before = r.Clean.Count(c => c);
-                for (var k = 0; k < suite.Stages.Count; k++)
-                {
-                    table.AddRow(Markup.Escape($"  {suite.Name} ← {suite.Stages[k]}"), Pct(suite.RobustAfterStage[k] / (double)Math.Max(1, r.Count)),
-                        before.ToString(CultureInfo.InvariantCulture), Sec(suite.StageSeconds[k]));
-                    before = suite.RobustAfterStage[k];
-                }
-            }
-            table.AddRow(Markup.Escape(suite.Name), Pct(suite.RobustAccuracy), "", Sec(suite.Seconds));
-        }
-        if (r.Suites.Count > 1) table.AddRow("worst case", Pct(r.WorstCaseAccuracy), "", "");
-        // Not a robust accuracy: the share of the misclassified points an attacker made look correct.
-        foreach (var h in hypocritical)
-            table.AddRow(Markup.Escape($"{EvaluationJob.RiskName(h.Name)} (of misclassified)"), Pct(h.Risk), h.Misclassified.ToString(CultureInfo.InvariantCulture), Sec(h.Seconds));
-        var console = RunsCommand.Plain(o);
-        console.Write(table);
-        foreach (var suite in r.Suites.Where(s => s.Stages.Count > 1))
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{suite.Name}: largest {suite.Norm} perturbation {suite.MaxPerturbationNorm:G6} (eps {suite.Eps:G6}), adversarial pixels in [{(double.IsFinite(suite.MinPixel) ? suite.MinPixel : 0):G4}, {(double.IsFinite(suite.MaxPixel) ? suite.MaxPixel : 0):G4}], {suite.NanCount} NaN"));
-        foreach (var h in hypocritical)
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{h.Name}: accuracy shown after hypocritical perturbations {Pct(h.AccuracyAfter)} (clean {Pct(h.CleanAccuracy)}); largest perturbation {h.MaxPerturbation:G6} (eps {eps:G6}), pixels in [{(double.IsFinite(h.MinPixel) ? h.MinPixel : 0):G4}, {(double.IsFinite(h.MaxPixel) ? h.MaxPixel : 0):G4}]"));
-        if (r.Warnings.Count > 0)
-        {
-            o.WriteLine($"{r.Warnings.Count} warning(s):");
-            foreach (var w in r.Warnings) o.WriteLine("  - " + w);
+            o.WriteLine($"{e.Warnings.Count} warning(s):");
+            foreach (var w in e.Warnings) o.WriteLine("  - " + w);
         }
     }
 
@@ -305,7 +258,6 @@ public static class EvalCommand
         var located = EvaluationJob.Locate(ckpt);
         var dir = parse.GetValue(output)?.FullName ?? Path.Combine(Directory.Exists(ckpt) ? Path.GetFullPath(ckpt) : Directory.GetCurrentDirectory(),
             $"eval-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-shards");
-        Directory.CreateDirectory(Path.Combine(dir, "logs"));
         // The evaluation's own arguments, paths made absolute (a task runs wherever Slurm starts it); what names the
         // shards, their files and the cluster is the script's.
         string[] scriptOwned = ["--slurm", "--submit", "--shards", "--shard", "--out", "--state", "--no-progress", .. slurm.All.Select(x => x.Name)];
@@ -324,10 +276,7 @@ public static class EvalCommand
         var loadedSettings = ConfigLoader.LoadText("{}", "--slurm flags", slurm.Sets(parse)).Slurm;
         var robust = CliLauncher.Current();
         var name = "eval-" + (located.Config?.Name ?? Path.GetFileNameWithoutExtension(located.File));
-        var array = Path.Combine(dir, "eval-array.sbatch");
-        var merge = Path.Combine(dir, "merge.sbatch");
-        File.WriteAllText(array, SlurmScripts.EvalArray(dir, n, args, loadedSettings, robust, name));
-        File.WriteAllText(merge, SlurmScripts.EvalMerge(dir, n, loadedSettings, robust, name));
+        var (array, merge) = SlurmFiles.WriteEvaluation(dir, n, args, loadedSettings, robust, name);
         o.WriteLine($"wrote {array} ({n} shards) and {merge} (all.csv once every shard succeeded)");
         if (!parse.GetValue(slurm.Submit))
         {
@@ -336,7 +285,7 @@ public static class EvalCommand
         }
         var arrayId = SlurmOptions.Sbatch(array);
         var mergeId = SlurmOptions.Sbatch(merge, "afterok:" + arrayId);
-        File.WriteAllText(Path.Combine(dir, "slurm-jobs.txt"), $"array {arrayId}\nmerge {mergeId}\n");
+        SlurmFiles.RecordEvaluationJobs(dir, arrayId, mergeId);
         o.WriteLine($"submitted job array {arrayId} and merge job {mergeId}; the result will be {Path.Combine(dir, "all.csv")}");
         return 0;
     }
@@ -366,13 +315,10 @@ public static class EvalCommand
             if (Path.GetDirectoryName(csv) is { } dir) Directory.CreateDirectory(dir);
             o.WriteLine($"{merged.Settings.GetValueOrDefault("checkpoint")}: {parse.GetValue(shards)!.Length} shards, {r.Count} test images");
             var eps = merged.Settings.TryGetValue("eps", out var e) && e is System.Text.Json.JsonElement je ? je.GetDouble() : double.NaN;
-            Print(o, r, eps, []);
-            EvaluationCsv.Write(csv, r);
-            var samples = Path.ChangeExtension(csv, null) + "-samples.csv";
-            EvaluationCsv.WriteSamples(samples, r);
-            var json = Path.ChangeExtension(csv, ".json");
+            var evaluation = EvaluationJob.Tabulate(r, [], 0, eps);
+            Print(o, evaluation);
             merged.Settings["utc"] = DateTime.UtcNow.ToString("o");
-            EvaluationJson.Write(json, r, merged.Settings);
+            var (samples, json) = EvaluationCsv.WriteEvaluation(csv, evaluation, merged.Settings);
             o.WriteLine($"wrote {csv}, {samples} and {json}");
             return 0;
         }));

@@ -90,9 +90,10 @@ public static class RunsCommand
         return console;
     }
 
-    /// <summary>A score as the run's task reports it: accuracies as percentages, PSNR in dB.</summary>
-    private static string Score(RunSummary s, double? v) => s.Task == "classification" ? Pct(v)
-        : v is { } d && double.IsFinite(d) ? d.ToString("F2", CultureInfo.InvariantCulture) + " dB" : "-";
+    /// <summary>A score as the run's task reports it (accuracies as percentages, PSNR in dB); a task no longer registered, as a number.</summary>
+    private static string Score(RunSummary s, double? v) => RobustCli.Core.Tasks.Tasks.Registry.TryGet(s.Task ?? "", out var r)
+        ? r.Create(new RobustCli.Core.Tasks.TaskBuild(r.Options.Defaults)) is var task ? task.Format(task.Score, v ?? double.NaN) : "-"
+        : v is { } d && double.IsFinite(d) ? d.ToString("G6", CultureInfo.InvariantCulture) : "-";
 
     private static string Pct(double? v) => v is { } d && double.IsFinite(d) ? (100 * d).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
 }

@@ -79,14 +79,7 @@ public static class SweepCommand
 
     private static int WriteSlurm(ParseResult parse, TextWriter o, SlurmOptions slurm, SlurmConfig settings, SweepFolder folder, IReadOnlyList<SweepJob> jobs)
     {
-        Directory.CreateDirectory(folder.SlurmDir);
-        Directory.CreateDirectory(folder.LogsDir);
-        var robust = CliLauncher.Current();
-        var name = jobs[0].Config.Name;
-        var array = Path.Combine(folder.SlurmDir, "train-array.sbatch");
-        var report = Path.Combine(folder.SlurmDir, "report.sbatch");
-        File.WriteAllText(array, SlurmScripts.TrainArray(folder, jobs.Count, settings, robust, name));
-        File.WriteAllText(report, SlurmScripts.Report(folder, settings, robust, name));
+        var (array, report) = SlurmFiles.WriteSweep(folder, jobs.Count, settings, CliLauncher.Current(), jobs[0].Config.Name);
         o.WriteLine($"wrote {array} ({jobs.Count} array tasks) and {report} (summary and report once they ended)");
         if (!parse.GetValue(slurm.Submit))
         {

@@ -5,7 +5,7 @@ using RobustCli.Torch.nn;
 using RobustCli.Torch.optim;
 using RobustCli.Torch.Serialization;
 
-namespace RobustCli.Experiments.Jobs;
+namespace RobustCli.Experiments.Runs;
 
 /// <summary>
 /// A training checkpoint in torch.save's format: {"model": state_dict, "optimizer": torch.optim layout, "epoch",
