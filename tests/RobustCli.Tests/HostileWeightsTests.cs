@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Xunit.Abstractions;
 using RobustCli.Core.Models;
 using RobustCli.Tests.Shared;
 using RobustCli.Torch;
@@ -14,7 +15,7 @@ namespace RobustCli.Tests;
 /// self-reference, pickles that would execute code. Each runs in a process of its own (a stack overflow kills a
 /// process, not an exception), under /usr/bin/time for its peak memory.
 /// </summary>
-public sealed class HostileWeightsTests
+public sealed class HostileWeightsTests(ITestOutputHelper output)
 {
     private sealed record Outcome(int Code, string Said, double Seconds, long MaxRssKiB);
 
@@ -78,6 +79,7 @@ public sealed class HostileWeightsTests
             if (r.Seconds >= 10) failures.Add($"{name}: took {r.Seconds:F1} s");
             if (r.MaxRssKiB < 0 || r.MaxRssKiB >= 1L << 20) failures.Add($"{name}: peak resident memory {r.MaxRssKiB} KiB");
         }
+        output.WriteLine(FormattableString.Invariant($"{results.Count} files; slowest {results.Max(r => r.Value.Seconds):F2} s ({results.MaxBy(r => r.Value.Seconds).Key}); largest peak RSS {results.Max(r => r.Value.MaxRssKiB) / 1024.0:F0} MiB ({results.MaxBy(r => r.Value.MaxRssKiB).Key})"));
         Assert.False(File.Exists(marker), "a pickle executed code");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         // What the refusals say, by kind: the reader names what is wrong, not only that something is.

@@ -145,6 +145,8 @@ public sealed class DenoiseTask(double sigmaLow, double sigmaHigh, bool uniformN
 
     public IReadOnlyList<string> DefaultAttacks => ["obsatk5"];
 
+    public bool NeedsLabels => false;
+
     /// <summary>SSIM as a fraction to 4 digits, PSNR in dB.</summary>
     public string Format(string key, double value) => !double.IsFinite(value) ? "-"
         : key.StartsWith("ssim", StringComparison.Ordinal) ? value.ToString("F4", CultureInfo.InvariantCulture) : value.ToString("F2", CultureInfo.InvariantCulture) + " dB";

@@ -66,6 +66,9 @@ public interface ITask
     string Format(string key, double value) => !double.IsFinite(value) ? "-"
         : ScoreIsFraction ? (100 * value).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + "%" : value.ToString("F4", System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>A batch's targets come from the dataset's labels; false: the task makes its own (denoising trains on pictures without labels).</summary>
+    bool NeedsLabels => true;
+
     /// <summary>The attacks robust eval runs when none is named.</summary>
     IReadOnlyList<string> DefaultAttacks => ["pgd20"];
 }

@@ -451,7 +451,10 @@ public static class ConfigLoader
         var pictureSets = DatasetCatalog.Registry.All.Where(d => d.Pictures != null).Select(d => d.Name).ToList();
         if (DatasetCatalog.Registry.TryGet(c.Data.Name, out var pictures) && pictures.Pictures != null)
         {
-            Check(c.Task.Name == "denoise", "data.name", $"{pictures.Name} is a folder of pictures without labels: it trains the denoise task (task: {{name: denoise}}), not {c.Task.Name}");
+            // Pictures carry no labels: they train only tasks that make their own targets.
+            var unlabelled = Tasks.Registry.All.Where(r => !r.Create(new TaskBuild(r.Options.Defaults)).NeedsLabels).Select(r => r.Name).ToList();
+            Check(unlabelled.Contains(c.Task.Name), "data.name",
+                $"{pictures.Name} is a folder of pictures without labels: it trains the {string.Join(" or ", unlabelled)} task (task: {{name: {unlabelled.FirstOrDefault()}}}), not {c.Task.Name}");
             Check(pictures.Pictures.HasTrain, "data.name", $"{pictures.Name} is a test set; train on one with training pictures ({string.Join(", ", DatasetCatalog.Registry.All.Where(d => d.Pictures?.HasTrain == true).Select(d => d.Name))}) and name {pictures.Name} in data.test_set");
             Check(c.Data.PerClass == 0, "data.per_class", $"{pictures.Name} has no classes; per_class limits a labelled dataset's training images per class");
             if (c.Data.Channels != 0) Check(c.Data.Channels is 1 or 3, "data.channels", $"1 (gray) or 3 (colour), or 0 for the dataset's own; got {c.Data.Channels}");

@@ -75,11 +75,14 @@ public sealed class RunReport
         yield return ("device", r => r.Summary.Device, r => r.Summary.Device);
     }
 
-    // Accuracies in percent; a denoiser's PSNR and SSIM as they are.
+    // Scores that are fractions (accuracies) in percent; others (a denoiser's PSNR and SSIM) as they are.
     private static string Percent(double v, ReportRow r) =>
-        r.Summary.Task == "classification" ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) : v.ToString("G4", CultureInfo.InvariantCulture);
+        IsFraction(r) ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) : v.ToString("G4", CultureInfo.InvariantCulture);
 
-    private string Unit => (Rows.All(r => r.Summary.Task == "classification") ? "Accuracies in %." : "Accuracies in %, PSNR in dB.") +
+    private static bool IsFraction(ReportRow r) => RobustCli.Core.Tasks.Tasks.Registry.TryGet(r.Summary.Task ?? "", out var t)
+        && t.Create(new RobustCli.Core.Tasks.TaskBuild(t.Options.Defaults)).ScoreIsFraction;
+
+    private string Unit => (Rows.All(IsFraction) ? "Accuracies in %." : "Accuracies in %; other scores (PSNR in dB, SSIM) as measured.") +
         (ResultKeys.Any(k => k.StartsWith("hypocritical_risk", StringComparison.Ordinal))
             ? " hypocritical_risk: the share of the misclassified test points that hypocritical perturbations within eps make look correct (%)." : "");
 
