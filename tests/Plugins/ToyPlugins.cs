@@ -17,8 +17,18 @@ public static class Toys
         Methods.Registry.Register(ToyNoiseTraining.Registration);
         Methods.Registry.Register(ToyTwoTaskTraining.Registration);
         Attacks.Registry.Register(ToyNoiseAttack.Registration);
+    }
+
+    /// <summary>A model with two named outputs and an attack that requires one of them (declared capabilities).</summary>
+    public static void RegisterCapabilities()
+    {
         RobustCli.Core.Models.ModelFactory.Registry.Register(ToyTwoOutputModel.Registration);
         Attacks.Registry.Register(ToyAuxAttack.Registration);
+    }
+
+    /// <summary>A third task (regression of a scalar) with a model and a method for it.</summary>
+    public static void RegisterTask()
+    {
         RobustCli.Core.Tasks.Tasks.Registry.Register(ToyRegressionTask.Registration);
         RobustCli.Core.Models.ModelFactory.Registry.Register(ToyRegressor.Registration);
         Methods.Registry.Register(ToyFitTraining.Registration);

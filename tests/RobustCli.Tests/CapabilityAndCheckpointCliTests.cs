@@ -19,7 +19,7 @@ public sealed class CapabilityAndCheckpointCliTests
     [Fact]
     public void AnAttackNeedingAnOutputIsRefusedWhereTheModelLacksItAndRunsWhereItHasIt()
     {
-        Toys.Register();
+        Toys.RegisterCapabilities();
         var data = TinyData.FashionMnistLike();
         var dir = TestPaths.TempDir();
 
@@ -124,7 +124,7 @@ public sealed class CapabilityAndCheckpointCliTests
     [Fact]
     public void AToyTaskTrainsEvaluatesAndIsReportedWithNoLineInGenericCode()
     {
-        Toys.Register();
+        Toys.RegisterTask();
         var data = TinyData.FashionMnistLike(512, 64);
         var dir = TestPaths.TempDir();
         var config = Path.Combine(dir, "toy-task.yaml");
