@@ -14,6 +14,11 @@ public sealed record DatasetSpec(string Name, string Description, string[] Train
     public PictureLayout? Pictures { get; init; }
     /// <summary>A domain-knowledge grouping of the classes (GAT's macro task), where the dataset has one.</summary>
     public MacroClasses? Macro { get; init; }
+    /// <summary>
+    /// Published models of it usually standardize their inputs with <see cref="Mean"/> and <see cref="Std"/> (CIFAR's
+    /// RobustBench models): a weights file that brings no normalization is worth a warning.
+    /// </summary>
+    public bool UsuallyStandardized { get; init; }
 }
 
 /// <summary>
@@ -60,6 +65,7 @@ public static class DatasetCatalog
             "unpack cifar-10-binary.tar.gz (www.cs.toronto.edu/~kriz/cifar.html) into datasets/cifar10/")
         {
             TrainCount = 50000,
+            UsuallyStandardized = true,
             // The official GAT grouping: airplane, automobile, ship, truck are vehicles; the six animals the other group.
             Macro = new([0, 0, 1, 1, 1, 1, 1, 1, 0, 0], ["vehicle", "animal"]),
         },
@@ -68,6 +74,7 @@ public static class DatasetCatalog
             "unpack cifar-100-binary.tar.gz (www.cs.toronto.edu/~kriz/cifar.html) into datasets/cifar100/")
         {
             TrainCount = 50000,
+            UsuallyStandardized = true,
             // CIFAR-100's 20 superclasses (the coarse labels, as GAT's CIFAR100_Dataset maps them).
             Macro = new([4, 1, 14, 8, 0, 6, 7, 7, 18, 3, 3, 14, 9, 18, 7, 11, 3, 9, 7, 11, 6, 11, 5, 10, 7, 6, 13, 15, 3, 15,
                 0, 11, 1, 10, 12, 14, 16, 9, 11, 5, 5, 19, 8, 8, 15, 13, 14, 17, 18, 10, 16, 4, 17, 4, 2, 0, 17, 4, 18, 17,

@@ -415,7 +415,7 @@ public static class EvaluationJob
             throw new ConfigException($"--checkpoint {file}: the weights do not fit {arch}: {WeightsCheck.Summary(e)}");
         }
         catch { model.Dispose(); throw; }
-        if (!model.Normalizes && config == null && spec.Mean.Any(m => Math.Abs(m) > 1e-9) && dataset.StartsWith("cifar", StringComparison.Ordinal))
+        if (!model.Normalizes && config == null && spec.UsuallyStandardized)
             warnings.Add($"the model normalizes nothing inside and the weights file carries no normalization buffers; if it was trained on standardized {dataset} inputs, pass --normalize auto (attacks must see [0, 1] pixels, so normalization belongs inside the model)");
         return new LoadedModel(model, file, dataset, arch, modelOptions.Canonical(), modelConfig.Normalize, config);
     }
