@@ -21,10 +21,13 @@ public sealed record ModelCapability(string Name, string Description, Func<Modul
     /// Why <paramref name="needer"/> cannot work on the model named <paramref name="shown"/>, in one located-ready line:
     /// "soe-adaptive50 attacks a model that selects among experts (model.arch soe), not smallcnn".
     /// </summary>
-    public string Refusal(string needer, string verb, string shown)
+    public string Refusal(string needer, string verb, string shown) => $"{needer} {Need(verb, shown)}";
+
+    /// <summary>The refusal without its subject: "attacks a model that selects among experts (model.arch soe), not smallcnn".</summary>
+    public string Need(string verb, string shown)
     {
         var offering = ModelFactory.Registry.All.Where(r => r.Offers.Any(o => o.Name == Name)).Select(r => r.Name).ToList();
-        return $"{needer} {verb} {Description}{(offering.Count > 0 ? $" (model.arch {string.Join(" or ", offering)})" : "")}, not {shown}";
+        return $"{verb} {Description}{(offering.Count > 0 ? $" (model.arch {string.Join(" or ", offering)})" : "")}, not {shown}";
     }
 
     /// <summary>The first of <paramref name="required"/> that the registration does not offer, or null.</summary>

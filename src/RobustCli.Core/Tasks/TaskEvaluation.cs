@@ -51,7 +51,7 @@ public sealed record TaskEvaluationRequest(Module Model, ImageSource Test, IRead
 /// robust eval's CSV), the per-sample table, the scores a run's summary.json and robust report keep, the console
 /// table and the lines under it, the warnings, and the fields of the JSON record beside the CSV.
 /// </summary>
-public sealed class TaskEvaluation
+public sealed record TaskEvaluation
 {
     public required ResultTable Summary { get; init; }
     public required ResultTable Samples { get; init; }

@@ -86,10 +86,12 @@ public static class EvaluationJob
 {
     public static EvaluationReport Run(EvaluationRequest req, string? repoRoot)
     {
-        var task = TaskOf(req.Checkpoint, req.Arch, req.Which);
+        // Located once; a path that does not exist is reported after the flags are checked, as it always was.
+        (string File, RunConfig? Config)? found = Directory.Exists(req.Checkpoint) || File.Exists(req.Checkpoint) ? Locate(req.Checkpoint, req.Which) : null;
+        var task = TaskOf(found?.Config, req.Arch);
         if (req.Levels is { Count: > 0 } && task.Levels == null)
             throw new ConfigException($"--sigma: noise levels are for denoisers and other tasks measured at levels ({string.Join(", ", TasksWithLevels())}); this model's task is {task.Name}");
-        if (!task.MeasuresRobustAccuracy) return RunTask(req, repoRoot, task);
+        if (!task.MeasuresRobustAccuracy) return RunTask(req, repoRoot, task, found ?? Locate(req.Checkpoint, req.Which));
         if (req.SaveFolder != null)
             throw new ConfigException($"--save-adv {req.SaveFolder}: name a .pt, .pth or .safetensors file for the adversarial examples");
         // Flags are checked before any file is read, so a typo is reported as such.
@@ -98,7 +100,7 @@ public static class EvaluationJob
             throw new ConfigException("--state: a transfer evaluation (--transfer-from) is not resumable; drop --state");
         var warnings = new List<string>();
         // The attacks are checked before the weights are read, so a typo in one is reported as such.
-        var located = Locate(req.Checkpoint, req.Which);
+        var located = found ?? Locate(req.Checkpoint, req.Which);
         var datasetName = req.Dataset ?? located.Config?.Data.Name
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the data with --dataset");
         _ = req.Arch ?? located.Config?.Model.Arch
@@ -126,7 +128,7 @@ public static class EvaluationJob
         // --output view of one expert no longer selects.
         foreach (var a in suites.SelectMany(s => s.Stages))
             if (ModelCapability.Missing(a.Requires, evaluated) is { } missing)
-                throw new ConfigException($"--attack {a.Name}: it {missing.Refusal("", "attacks", shown).TrimStart()}");
+                throw new ConfigException($"--attack {a.Name}: it {missing.Need("attacks", shown)}");
         foreach (var w in warnings) req.Warn?.Invoke(w);
         // A transfer evaluation runs the parsed suites itself: their warnings are said here.
         if (req.TransferFrom != null)
@@ -224,10 +226,11 @@ public static class EvaluationJob
     }
 
     /// <summary>The task a checkpoint was trained for: its run's, else the first task of the architecture named (--arch), else classification.</summary>
-    public static ITask TaskOf(string checkpoint, string? arch, string which = "best")
+    public static ITask TaskOf(string checkpoint, string? arch, string which = "best") =>
+        TaskOf(Directory.Exists(checkpoint) || File.Exists(checkpoint) ? Locate(checkpoint, which).Config : null, arch);
+
+    private static ITask TaskOf(RunConfig? config, string? arch)
     {
-        RunConfig? config = null;
-        if (Directory.Exists(checkpoint) || File.Exists(checkpoint)) config = Locate(checkpoint, which).Config;
         if (config != null) return ComponentFactory.Task(config.Task);
         var name = arch != null && ModelFactory.Registry.TryGet(arch, out var r) ? r.Tasks[0] : ClassificationTask.Registration.Name;
         var registration = Tasks.Registry.Get(name);
@@ -243,13 +246,13 @@ public static class EvaluationJob
     /// PyTorch's, e.g. the ObsAtk code's {'state_dict': ...}; what its registration reads off the weights, such as a
     /// DnCNN's depth, width and channels), measured by <see cref="ITask.Measure"/>.
     /// </summary>
-    private static EvaluationReport RunTask(EvaluationRequest req, string? repoRoot, ITask task)
+    private static EvaluationReport RunTask(EvaluationRequest req, string? repoRoot, ITask task, (string File, RunConfig? Config) located)
     {
         foreach (var (given, flag) in new[] { (req.TransferFrom != null, "--transfer-from"), (req.Shard != null, "--shard"), (req.StatePath != null, "--state"), (req.Output != null, "--output") })
             if (given) throw new ConfigException($"{flag}: the {task.Name} task's evaluation is not a robust accuracy; {flag} applies to classifiers");
         if (req.Attacks.FirstOrDefault(IsHypocritical) is { } risk)
             throw new ConfigException($"--attack {risk}: measures a classifier's hypocritical risk; the {task.Name} task has none");
-        var (file, config) = Locate(req.Checkpoint, req.Which);
+        var (file, config) = located;
         var arch = req.Arch ?? config?.Model.Arch
             ?? throw new ConfigException($"--checkpoint {req.Checkpoint}: no run config beside it; name the architecture with --arch ({string.Join(", ", ModelFactory.Registry.All.Where(m => m.Tasks.Contains(task.Name)).Select(m => m.Name))})");
         ModelRegistration registration;
@@ -302,12 +305,7 @@ public static class EvaluationJob
             });
         }
         catch (FormatException e) when (!e.Message.StartsWith("--", StringComparison.Ordinal)) { throw new ConfigException($"--attack: {e.Message}"); }
-        if (warnings.Count > 0) evaluation = new TaskEvaluation
-        {
-            Summary = evaluation.Summary, Samples = evaluation.Samples, Printed = evaluation.Printed, Notes = evaluation.Notes, Scores = evaluation.Scores,
-            Document = evaluation.Document, Count = evaluation.Count, Warnings = [.. warnings, .. evaluation.Warnings],
-        };
-        return new EvaluationReport(file, test.Name, arch, eps, evaluation, []) { Which = WhichOf((file, config)) };
+        return new EvaluationReport(file, test.Name, arch, eps, evaluation with { Warnings = [.. warnings, .. evaluation.Warnings] }, []) { Which = WhichOf(located) };
     }
 
     /// <summary>Whether an attack spec names an attack that measures a risk rather than a robust accuracy (hypocritical, with options).</summary>
@@ -519,9 +517,6 @@ public static class EvaluationJob
         var name = Path.GetFileName(located.File);
         return located.Config != null && dir == "checkpoints" && name is "best.pt" or "last.pt" ? Path.GetFileNameWithoutExtension(name) : null;
     }
-
-    public static void WriteCsv(EvaluationReport r, string path) =>
-        EvaluationCsv.Write(path, [r.Result], r.Hypocritical.Select(h => (RiskName(h.Name), h.Risk, h.Seconds, h.Count)).ToList());
 
     /// <summary>
     /// --save-adv: each suite's adversarial examples as float32 [N, C, H, W] (the clean image where the suite broke

@@ -36,15 +36,6 @@ public static class EvaluationCsv
         WriteTable(samplesPath, evaluation.Samples);
     }
 
-    /// <summary>Robustness evaluations' summary, plus rows of measures that are no robust accuracy (hypocritical_risk), as (name, value, seconds, n).</summary>
-    public static void Write(string path, params EvaluationResult[] results) => WriteTable(path, EvaluationTables.Summary(results));
-
-    public static void Write(string path, EvaluationResult[] results, IReadOnlyList<(string Name, double Value, double Seconds, int N)> extra) =>
-        WriteTable(path, EvaluationTables.Summary(results, extra));
-
-    /// <param name="firstIndex">The index of the first row in the full set of points (a shard's start).</param>
-    public static void WriteSamples(string path, EvaluationResult r, int firstIndex = 0) => WriteTable(path, EvaluationTables.Samples(r, firstIndex));
-
     /// <summary>
     /// What robust eval writes: the summary at <paramref name="csv"/>, NAME-samples.csv and NAME.json (the settings,
     /// then the task's record) beside it. Returns the two paths beside it.
@@ -69,9 +60,6 @@ public static class EvaluationCsv
 /// </summary>
 public static class EvaluationJson
 {
-    public static void Write(string path, EvaluationResult r, IReadOnlyDictionary<string, object?> settings) =>
-        Write(path, settings, EvaluationTables.Document(r));
-
     public static void Write(string path, IReadOnlyDictionary<string, object?> settings, IReadOnlyDictionary<string, object?> document)
     {
         var doc = new Dictionary<string, object?>(settings);

@@ -91,9 +91,12 @@ public static class RunsCommand
     }
 
     /// <summary>A score as the run's task reports it (accuracies as percentages, PSNR in dB); a task no longer registered, as a number.</summary>
-    private static string Score(RunSummary s, double? v) => RobustCli.Core.Tasks.Tasks.Registry.TryGet(s.Task ?? "", out var r)
-        ? r.Create(new RobustCli.Core.Tasks.TaskBuild(r.Options.Defaults)) is var task ? task.Format(task.Score, v ?? double.NaN) : "-"
-        : v is { } d && double.IsFinite(d) ? d.ToString("G6", CultureInfo.InvariantCulture) : "-";
+    private static string Score(RunSummary s, double? v)
+    {
+        if (!RobustCli.Core.Tasks.Tasks.Registry.TryGet(s.Task ?? "", out var r))
+            return v is { } d && double.IsFinite(d) ? d.ToString("G6", CultureInfo.InvariantCulture) : "-";
+        var task = r.Create(new RobustCli.Core.Tasks.TaskBuild(r.Options.Defaults));
+        return task.Format(task.Score, v ?? double.NaN);
+    }
 
-    private static string Pct(double? v) => v is { } d && double.IsFinite(d) ? (100 * d).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
 }

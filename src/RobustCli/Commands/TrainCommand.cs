@@ -70,7 +70,10 @@ public static class TrainCommand
                 opts => fixedDir != null ? TrainingJob.RunIn(cfg, opts, fixedDir.FullName) : TrainingJob.Run(cfg, opts, resumeDir?.FullName));
             o.WriteLine($"run folder: {result.Folder.Path}");
             if (result.Summary.Final.Count > 0)
-                o.WriteLine("final: " + string.Join(", ", result.Summary.Final.Select(kv => $"{kv.Key} {ComponentFactory.Task(cfg.Task).Format(kv.Key, kv.Value ?? double.NaN)}")));
+            {
+                var task = ComponentFactory.Task(cfg.Task);
+                o.WriteLine("final: " + string.Join(", ", result.Summary.Final.Select(kv => $"{kv.Key} {task.Format(kv.Key, kv.Value ?? double.NaN)}")));
+            }
             if (result.Summary.Status == "interrupted")
                 parse.InvocationConfiguration.Error.WriteLine($"interrupted: continue with `robust train --resume {result.Folder.Path}`" + (fixedDir != null ? " or the same command" : ""));
             else if (result.ExitCode != 0) parse.InvocationConfiguration.Error.WriteLine($"error: the run {result.Summary.Status}: {result.Summary.Error}");
