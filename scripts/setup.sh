@@ -9,13 +9,15 @@
 #   - fonts-dejavu-core            the font the plots' text is drawn in (ScottPlot over Skia finds it through fontconfig)
 #   - python3-skimage              scikit-image: the natural photographs of the denoising quickstart (its data folder)
 #                                  and the SSIM reference the tests check against
+#   - patchelf, binutils          TorchSharp's compatibility step on Debian 12 (scripts/torchsharp-compat.sh): the
+#                                  TorchSharp engine and tools/TorchSharpPeer patch their own copy of libLibTorchSharp.so
 #   - the .NET 10 SDK             must already be on PATH (Debian does not package it)
 # With --tests (scripts/test.sh passes it), also what only the tests use:
 #   - slurm-wlm, munge            a one-node Slurm cluster the cluster tests start and stop (tests/slurm)
 #   - time                        /usr/bin/time: the peak memory of each hostile-weights refusal (HostileWeightsTests)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(cmake g++ libtorch-dev libopenblas0-openmp python3-torch python3-scipy python3-skimage dataset-fashion-mnist fonts-dejavu-core)
+packages=(cmake g++ patchelf binutils libtorch-dev libopenblas0-openmp python3-torch python3-scipy python3-skimage dataset-fashion-mnist fonts-dejavu-core)
 if [[ "${1:-}" == "--tests" ]]; then packages+=(slurm-wlm munge time); fi
 missing=()
 for p in "${packages[@]}"; do

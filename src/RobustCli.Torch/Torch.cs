@@ -128,8 +128,24 @@ public static unsafe partial class torch
 
     // ---- runtime ----
 
-    /// <summary>The libtorch version the shim was built against (e.g. "1.13.1").</summary>
+    /// <summary>The libtorch version the engine runs on (e.g. "1.13.1" for the shim over Debian's, "2.10.0" for TorchSharp's).</summary>
     public static unsafe string LibTorchVersion => Marshal.PtrToStringUTF8((IntPtr)rcl_torch_version()) ?? "unknown";
+
+    /// <summary>The tensor engine this build runs on: "native" (our shim) or "torchsharp" (chosen at build time, -p:Engine=TorchSharp).</summary>
+    public static string Engine => EngineName;
+
+    /// <summary>The engine and its libtorch in one phrase, for `robust info`, logs and summary.json.</summary>
+    public static string EngineDescription => EngineName == "torchsharp"
+        ? $"TorchSharp {EngineVersion} (libtorch {LibTorchVersion})"
+        : $"native shim (libtorch {LibTorchVersion})";
+
+    /// <summary>TorchSharp's package version on that engine; the shim's own version (the binding's) otherwise.</summary>
+    public static string EngineVersion =>
+#if ENGINE_TORCHSHARP
+        typeof(TorchSharp.torch).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "unknown";
+#else
+        typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+#endif
 
     /// <summary>Seeds the CPU generator and every CUDA device's default generator.</summary>
     public static void ManualSeed(ulong seed) => TorchException.Check(rcl_manual_seed(seed));

@@ -18,6 +18,7 @@ public static class Cli
             DiagnoseCommand.Create(),
             ConfigCommand.Create(),
             BenchCommand.Create(),
+            ExportCommand.Create(),
             InfoCommand.Create(),
         };
         return root;

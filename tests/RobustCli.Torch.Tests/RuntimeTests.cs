@@ -191,7 +191,9 @@ public sealed class RuntimeTests
             var ex = Assert.Throws<TorchException>(() => torch.Ones([1], device: Device.CUDA()));
             Assert.Contains("CUDA", ex.Message);
         }
-        Assert.StartsWith("1.", torch.LibTorchVersion.Length > 0 ? torch.LibTorchVersion : "?");
+        // The native engine runs on Debian's libtorch 1.13 here; TorchSharp 0.107 ships libtorch 2.10.
+        Assert.StartsWith(torch.Engine == "torchsharp" ? "2.10" : "1.", torch.LibTorchVersion.Length > 0 ? torch.LibTorchVersion : "?");
+        Assert.Contains(torch.LibTorchVersion, torch.EngineDescription);
     }
 
     [Fact]
@@ -218,7 +220,16 @@ public sealed class RuntimeTests
         var y = conv.Forward(x);
         conv.ToMemoryFormat(MemoryFormat.ChannelsLast);
         Assert.True(conv.Weight.IsContiguous(MemoryFormat.ChannelsLast));
-        Assert.Equal(y.ToArray<float>(), conv.Forward(cl).Contiguous().ToArray<float>());
+        var expected = y.ToArray<float>();
+        var actual = conv.Forward(cl).Contiguous().ToArray<float>();
+        if (torch.Engine == "native") Assert.Equal(expected, actual);
+        else
+        {
+            // libtorch 2.10 convolves channels-last input with another kernel (oneDNN) than NCHW input: the sums
+            // run in another order, so the two agree to float rounding rather than bit for bit.
+            Assert.Equal(expected.Length, actual.Length);
+            for (var i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-5, $"element {i}: {expected[i]} vs {actual[i]}");
+        }
     }
 
     [Fact]
@@ -245,8 +256,16 @@ public sealed class RuntimeTests
         torch.Backends.CudnnDeterministic = true;
         Assert.True(torch.Backends.CudnnDeterministic);
         torch.Backends.CudnnDeterministic = false;
-        // The autocast guard toggles libtorch's thread-local state and restores it, also on the CPU build.
         Assert.False(Autocast.IsEnabled(Device.CUDA()));
+        if (torch.Engine == "torchsharp")
+        {
+            // TorchSharp 0.107 has no autocast: asking for it is refused with that reason, never ignored.
+            var ex = Assert.Throws<TorchException>(() => torch.Autocast(Device.CUDA()));
+            Assert.Contains("autocast", ex.Message);
+            Assert.False(Autocast.IsEnabled(Device.CUDA()));
+            return;
+        }
+        // The autocast guard toggles libtorch's thread-local state and restores it, also on the CPU build.
         using (torch.Autocast(Device.CUDA()))
             Assert.True(Autocast.IsEnabled(Device.CUDA()));
         Assert.False(Autocast.IsEnabled(Device.CUDA()));

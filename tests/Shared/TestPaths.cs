@@ -37,6 +37,39 @@ public static class TestPaths
         return stdout.Result;
     }
 
+    /// <summary>
+    /// tools/TorchSharpPeer, built beside the tests (plain TorchSharp code: Module.save / Module.load, the bench's
+    /// reference); the native engine's build puts it in its bin/, the TorchSharp engine's under build/torchsharp/.
+    /// </summary>
+    public static string TorchSharpPeer
+    {
+        get
+        {
+            string[] candidates =
+            [
+                Path.Combine(RepoRoot, "tools", "TorchSharpPeer", "bin", "Release", "net10.0", "TorchSharpPeer.dll"),
+                Path.Combine(RepoRoot, "build", "torchsharp", "bin", "TorchSharpPeer", "Release", "net10.0", "TorchSharpPeer.dll"),
+            ];
+            return candidates.Where(File.Exists).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+                ?? throw new InvalidOperationException("tools/TorchSharpPeer is not built; searched " + string.Join(", ", candidates) + ". Run `dotnet build RobustCli.sln -c Release`.");
+        }
+    }
+
+    /// <summary>Runs tools/TorchSharpPeer with arguments (2 threads); throws with its stderr when it fails.</summary>
+    public static string RunTorchSharpPeer(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(TorchSharpPeer);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["THREADS"] = "2";
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start dotnet");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"TorchSharpPeer {string.Join(' ', args)} failed ({p.ExitCode}):\n{stderr}");
+        return stdout.Result;
+    }
+
     public static string TempDir()
     {
         var d = Path.Combine(Path.GetTempPath(), "robustcli-tests", Guid.NewGuid().ToString("N"));

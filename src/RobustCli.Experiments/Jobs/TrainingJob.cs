@@ -89,6 +89,7 @@ public static class TrainingJob
         summary.Seed = config.Seed;
         summary.EpochsPlanned = config.Train.Epochs;
         summary.LibTorchVersion = torch.LibTorchVersion;
+        summary.Engine = torch.Engine;
         summary.Device = device.ToString();
         summary.SelectedBy = task.SelectionColumn;
         try
@@ -98,8 +99,8 @@ public static class TrainingJob
             summary.Save(folder.SummaryFile);
             log.Information("run {Folder}", folder.Path);
             foreach (var w in options.ConfigWarnings) log.Warning("{Warning}", w);
-            log.Information("{Method} ({Task}) on {Dataset} with {Arch}, {Epochs} epochs, device {Device}, {Threads} threads, seed {Seed}, libtorch {Version}",
-                config.Train.Method, task.Name, config.Data.Name, config.Model.Arch, config.Train.Epochs, device, torch.NumThreads, config.Seed, torch.LibTorchVersion);
+            log.Information("{Method} ({Task}) on {Dataset} with {Arch}, {Epochs} epochs, device {Device}, {Threads} threads, seed {Seed}, engine {Engine}",
+                config.Train.Method, task.Name, config.Data.Name, config.Model.Arch, config.Train.Epochs, device, torch.NumThreads, config.Seed, torch.EngineDescription);
             log.Information("data: {Train} training, {Val} validation, {Test} test images", data.Train.Count, data.Validation.Count, data.Test.Count);
             using var model = ComponentFactory.Model(config.Model, data.Spec, data.Channels, config);
             model.To(device);

@@ -32,6 +32,8 @@ public sealed class RunSummary
     public double WallSeconds { get; set; }
     public string RobustCliVersion { get; set; } = typeof(RunSummary).Assembly.GetName().Version?.ToString() ?? "?";
     public string LibTorchVersion { get; set; } = "";
+    /// <summary>The tensor engine the run trained on: "native" (our shim) or "torchsharp".</summary>
+    public string Engine { get; set; } = "";
     public string StartedUtc { get; set; } = DateTime.UtcNow.ToString("o");
     public string? FinishedUtc { get; set; }
 

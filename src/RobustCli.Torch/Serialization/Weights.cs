@@ -3,15 +3,17 @@ using RobustCli.Torch.nn;
 namespace RobustCli.Torch.Serialization;
 
 /// <summary>
-/// State dicts to and from files that PyTorch reads and writes. The format follows the extension:
-/// <c>.safetensors</c> is safetensors; anything else (.pt, .pth, .ckpt) is torch.save's zip format.
-/// Loading detects the format from the bytes and finds the state dict inside common checkpoint layouts.
+/// State dicts to and from files that PyTorch and TorchSharp read and write. The format follows the extension:
+/// <c>.safetensors</c> is safetensors, <c>.dat</c> TorchSharp's Module.save format; anything else (.pt, .pth,
+/// .ckpt) is torch.save's zip format. Loading detects the format from the bytes and finds the state dict inside
+/// common checkpoint layouts.
 /// </summary>
 public static class Weights
 {
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> stateDict, IReadOnlyDictionary<string, string>? metadata = null)
     {
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) SafeTensors.Save(path, stateDict, metadata);
+        else if (IsTorchSharpName(path)) TorchSharpWeights.Save(path, stateDict);
         else TorchArchive.SaveStateDict(path, stateDict);
     }
 
@@ -29,7 +31,21 @@ public static class Weights
     public static StateDict Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"weights file not found: {path}", path);
-        return IsSafeTensors(path) ? SafeTensors.Load(path).Tensors : FromArchive(TorchArchive.Load(path), path);
+        if (IsSafeTensors(path)) return SafeTensors.Load(path).Tensors;
+        // TorchSharp's format has no magic number: it is taken only when the whole file parses as it.
+        if (!IsZip(path) && TorchSharpWeights.Recognizes(path)) return TorchSharpWeights.Load(path);
+        if (IsTorchSharpName(path) && !IsZip(path)) return TorchSharpWeights.Load(path);
+        return FromArchive(TorchArchive.Load(path), path);
+    }
+
+    /// <summary>The extension TorchSharp's examples and docs give Module.save's files.</summary>
+    public static bool IsTorchSharpName(string path) => path.EndsWith(".dat", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsZip(string path)
+    {
+        using var f = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[4];
+        return f.Read(head) == 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4;
     }
 
     /// <summary>

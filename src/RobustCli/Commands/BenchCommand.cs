@@ -71,10 +71,10 @@ public static class BenchCommand
                 }
             }
             var runner = new Benchmark(parse.GetValue(python)!, refScript, nThreads, dev, parse.GetValue(channelsLast), o, RepoPaths.Root);
-            o.WriteLine($"RobustCli bench: libtorch {torch.LibTorchVersion}, device {dev}, {nThreads} threads, {Environment.ProcessorCount} cores, {parse.GetValue(repeats)} repeats (medians)");
+            o.WriteLine($"RobustCli bench: {torch.EngineDescription}, device {dev}, {nThreads} threads, {Environment.ProcessorCount} cores, {parse.GetValue(repeats)} repeats (medians)");
             var report = new Dictionary<string, object?>
             {
-                ["machine"] = new Dictionary<string, object?> { ["cores"] = Environment.ProcessorCount, ["threads"] = nThreads, ["device"] = dev.ToString(), ["libtorch"] = torch.LibTorchVersion, ["channels_last"] = parse.GetValue(channelsLast) },
+                ["machine"] = new Dictionary<string, object?> { ["cores"] = Environment.ProcessorCount, ["threads"] = nThreads, ["device"] = dev.ToString(), ["libtorch"] = torch.LibTorchVersion, ["engine"] = torch.Engine, ["channels_last"] = parse.GetValue(channelsLast) },
                 ["overhead"] = runner.Overhead(parse.GetValue(calls)),
             };
             var results = new Dictionary<string, object?>();

@@ -41,7 +41,7 @@ public static class RunsCommand
             o.WriteLine($"run        {run.Path}");
             o.WriteLine($"status     {s.Status}{(s.Error != null ? ": " + s.Error : "")}");
             o.WriteLine($"method     {s.Method} on {s.Dataset} with {s.Arch}, seed {s.Seed}, device {s.Device}");
-            o.WriteLine($"epochs     {s.EpochsDone}/{s.EpochsPlanned}, wall {s.WallSeconds:F0}s, libtorch {s.LibTorchVersion}");
+            o.WriteLine($"epochs     {s.EpochsDone}/{s.EpochsPlanned}, wall {s.WallSeconds:F0}s, {(s.Engine is "" or null ? "" : s.Engine + " engine, ")}libtorch {s.LibTorchVersion}");
             o.WriteLine($"best       epoch {s.BestEpoch?.ToString(CultureInfo.InvariantCulture) ?? "-"}, validation clean {Score(s, s.BestValCleanAcc)}, robust {Score(s, s.BestValRobustAcc)} (by {s.SelectedBy})");
             o.WriteLine("last       " + string.Join(", ", s.Last.Select(kv => $"{kv.Key} {(kv.Key == "train_loss" ? kv.Value?.ToString("F4", CultureInfo.InvariantCulture) ?? "-" : Score(s, kv.Value))}")));
             if (s.Final.Count > 0) o.WriteLine("final      " + string.Join(", ", s.Final.Select(kv => $"{kv.Key} {Score(s, kv.Value)}")));
