@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets everything up (scripts/setup.sh), runs every test project, and ends with one line:
+# Sets everything up (scripts/setup.sh), runs every test project on the default engine, the binding's and Core's
+# tests again on the TorchSharp engine, builds the win-x64 publish, and ends with one line:
 #   N passed, N failed
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +24,38 @@ rm -f "$log"
 # A test host that crashed reports no summary line: count it as a failure rather than hide it.
 if ((reported < assemblies)); then failed=$((failed + assemblies - reported)); fi
 if ((status != 0 && failed == 0)); then failed=1; fi
+
+# The same binding and Core tests on the second engine, TorchSharp 0.107 (libtorch 2.10 from NuGet), built apart
+# under build/torchsharp/; then the Windows build users get (a self-contained win-x64 folder on TorchSharp: built
+# here, never run here), counted as one test.
+ts_log=$(mktemp)
+ts_status=0
+for project in RobustCli.Torch.Tests RobustCli.Core.Tests; do
+  if dotnet build "$here/tests/$project" -c Release -p:Engine=TorchSharp -v quiet -nologo > "$ts_log.build" 2>&1; then
+    dotnet test "$here/tests/$project" -c Release -p:Engine=TorchSharp --no-build 2>&1 | sed "s/^/[torchsharp] /" | tee -a "$ts_log" || ts_status=1
+  else
+    cat "$ts_log.build"
+    echo "[torchsharp] $project: the TorchSharp build failed"
+    ts_status=1
+  fi
+done
+read -r ts_passed ts_failed < <(grep -E '(Passed|Failed)!  - Failed:' "$ts_log" |
+  sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\2 \1/' | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+ts_reported=$(grep -cE '(Passed|Failed)!  - Failed:' "$ts_log")
+if ((ts_reported < 2)); then ts_failed=$((ts_failed + 2 - ts_reported)); fi
+if ((ts_status != 0 && ts_failed == 0)); then ts_failed=1; fi
+passed=$((passed + ts_passed)); failed=$((failed + ts_failed))
+rm -f "$ts_log" "$ts_log.build"
+win="$here/build/win-x64"
+rm -rf "$win"
+if dotnet publish "$here/src/RobustCli/RobustCli.csproj" -c Release -r win-x64 --self-contained -p:Engine=TorchSharp -o "$win" -v quiet -nologo > /dev/null 2>&1 &&
+   [[ -f "$win/robust.exe" && -f "$win/LibTorchSharp.dll" && -f "$win/torch_cpu.dll" && -f "$win/RobustCli.Torch.dll" ]]; then
+  echo "win-x64 publish (TorchSharp engine): $(du -sh "$win" | cut -f1) in $win"
+  passed=$((passed + 1))
+else
+  echo "win-x64 publish (TorchSharp engine): FAILED (dotnet publish src/RobustCli -r win-x64 --self-contained -p:Engine=TorchSharp)"
+  failed=$((failed + 1))
+fi
 wait "$slurm_pid"
 slurm_status=$?
 cat "$slurm_log"

@@ -24,4 +24,13 @@ public static class RepoPaths
         yield return Path.GetFullPath(Path.Combine(root, "..", "shared", "bench", "reference_pgd_at.py"));
         yield return Path.Combine(root, "shared", "bench", "reference_pgd_at.py");
     }
+
+    /// <summary>Where `dotnet build` puts tools/TorchSharpPeer: its own bin/ (native engine builds) or build/torchsharp/.</summary>
+    public static IEnumerable<string> TorchSharpPeerCandidates()
+    {
+        var root = Root;
+        if (root == null) yield break;
+        yield return Path.Combine(root, "tools", "TorchSharpPeer", "bin", "Release", "net10.0", "TorchSharpPeer.dll");
+        yield return Path.Combine(root, "build", "torchsharp", "bin", "TorchSharpPeer", "Release", "net10.0", "TorchSharpPeer.dll");
+    }
 }

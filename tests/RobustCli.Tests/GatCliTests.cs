@@ -22,7 +22,8 @@ public sealed class GatCliTests
         Assert.True(code == 0, err);
         var run = Directory.GetDirectories(Path.Combine(runs, "tiny-gat")).Single();
         var csv = Path.Combine(dir, "eval.csv");
-        var (rc, output, error) = InProcessCli.Run("eval", "--checkpoint", run, "--attack", "pgd3", "--out", csv);
+        // The final evaluation measures the weights training ended with (last.pt); best.pt can be another epoch's.
+        var (rc, output, error) = InProcessCli.Run("eval", "--checkpoint", run, "--which", "last", "--attack", "pgd3", "--out", csv);
         Assert.True(rc == 0, error + output);
         double Acc(string file, string name) =>
             double.Parse(File.ReadAllLines(file).First(l => l.StartsWith(name + ",", StringComparison.Ordinal)).Split(',')[1], CultureInfo.InvariantCulture);

@@ -11,6 +11,13 @@ using F = TorchSharp.torch.nn.functional;
 //   TorchSharpPeer save SEED WEIGHTS.dat INPUT LOGITS    a seeded SmallCNN saved with Module.save, a batch and its logits
 //   TorchSharpPeer logits WEIGHTS.dat INPUT LOGITS       a SmallCNN loaded with Module.load: the logits of INPUT
 // INPUT and LOGITS are raw little-endian float32 files ([8, 1, 28, 28] and [8, 10]).
+// RETAIN_CPU_ALLOCATIONS=1 applies the glibc malloc setting RobustCli's training makes (torch.RetainCpuAllocations:
+// mmap threshold 32 MiB, no trimming), to separate its effect from the binding's in a comparison.
+if (Environment.GetEnvironmentVariable("RETAIN_CPU_ALLOCATIONS") == "1" && OperatingSystem.IsLinux())
+{
+    Peer.Mallopt(-3, 32 << 20);
+    Peer.Mallopt(-1, int.MaxValue);
+}
 torch.set_num_threads(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
 try
 {
@@ -56,8 +63,11 @@ internal sealed class SmallCnn : nn.Module<Tensor, Tensor>
     }
 }
 
-internal static class Peer
+internal static partial class Peer
 {
+    [LibraryImport("libc", EntryPoint = "mallopt")]
+    internal static partial int Mallopt(int param, int value);
+
     public static int Usage()
     {
         Console.Error.WriteLine("usage: TorchSharpPeer bench MODEL BATCH STEPS ITERS | save SEED WEIGHTS.dat INPUT LOGITS | logits WEIGHTS.dat INPUT LOGITS");

@@ -20,6 +20,12 @@ namespace RobustCli.Experiments.Jobs;
 public sealed class Benchmark(string python, string? refScript, int threads, Device device, bool channelsLast, TextWriter o, string? repoRoot)
 {
     /// <summary>A model the throughput is measured on: its batch, input shape and budget.</summary>
+    /// <summary>
+    /// tools/TorchSharpPeer's TorchSharpPeer.dll: the same PGD-AT step written directly in TorchSharp, run beside
+    /// each repeat like the Python reference (models it does not have are skipped). Null: not run.
+    /// </summary>
+    public string? TorchSharpPeer { get; init; }
+
     public sealed record ModelSpec(string Name, int Batch, long[] Shape, double Eps, Func<Module> Create);
 
     public static readonly ModelSpec[] Models =
@@ -76,12 +82,17 @@ public sealed class Benchmark(string python, string? refScript, int threads, Dev
         var eps = spec.Eps;
         var ours = new List<double>();
         var theirs = new List<double>();
+        var plain = new List<double>();
+        var peer = TorchSharpPeer;
         LoopImagesPerSecond(model, opt, warm, spec.Batch, steps, eps, 0, logClean: false); // warm-up
         for (var r = 0; r < repeats; r++)
         {
             ours.Add(LoopImagesPerSecond(model, opt, data, spec.Batch, steps, eps, r + 1, logClean: false));
             if (refScript != null) theirs.Add(ReferenceImagesPerSecond(spec, steps, iters));
-            o.WriteLine($"  {spec.Name} repeat {r + 1}/{repeats}: RobustCli {ours[^1]:F1} img/s" + (refScript != null ? $", PyTorch {theirs[^1]:F1} img/s" : ""));
+            if (peer != null && PeerImagesPerSecond(peer, spec, steps, iters) is { } p) plain.Add(p);
+            else peer = null;
+            o.WriteLine($"  {spec.Name} repeat {r + 1}/{repeats}: RobustCli {ours[^1]:F1} img/s" + (refScript != null ? $", PyTorch {theirs[^1]:F1} img/s" : "") +
+                        (peer != null ? $", plain TorchSharp {plain[^1]:F1} img/s" : ""));
         }
         var mOurs = Median(ours);
         var result = new Dictionary<string, object?>
@@ -97,6 +108,14 @@ public sealed class Benchmark(string python, string? refScript, int threads, Dev
             result["pytorch_runs"] = theirs.Select(v => Math.Round(v, 2)).ToArray();
             result["ratio"] = Math.Round(mOurs / mTheirs, 3);
             line += $", PyTorch eager {mTheirs:F1} img/s, ratio {mOurs / mTheirs:F2}";
+        }
+        if (peer != null && plain.Count > 0)
+        {
+            var mPlain = Median(plain);
+            result["torchsharp_plain_images_per_s"] = Math.Round(mPlain, 2);
+            result["torchsharp_plain_runs"] = plain.Select(v => Math.Round(v, 2)).ToArray();
+            result["ratio_to_torchsharp_plain"] = Math.Round(mOurs / mPlain, 3);
+            line += $", plain TorchSharp {mPlain:F1} img/s, ratio {mOurs / mPlain:F2}";
         }
         o.WriteLine(line);
         return result;
@@ -187,6 +206,29 @@ public sealed class Benchmark(string python, string? refScript, int threads, Dev
         if (channelsLast) env["CL"] = "1";
         return ReferenceRun("the reference benchmark", [refScript!, spec.Name, spec.Batch.ToString(CultureInfo.InvariantCulture),
             steps.ToString(CultureInfo.InvariantCulture), iters.ToString(CultureInfo.InvariantCulture)], env);
+    }
+
+    /// <summary>The plain TorchSharp step's images/s, or null when the peer has no such model (it exits 3).</summary>
+    private double? PeerImagesPerSecond(string peer, ModelSpec spec, int steps, int iters)
+    {
+        // The plain loop is the CPU recipe in the default layout: nothing to compare a CUDA or channels-last run with.
+        if (device.IsCuda || channelsLast) return null;
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { peer, "bench", spec.Name, spec.Batch.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture), iters.ToString(CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        psi.Environment["THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+        // The same glibc malloc setting our side runs with (JobRuntime.ConfigureThreads): without it the plain loop
+        // page-faults its activations in afresh every step (about 20% slower here), which is not the binding's doing.
+        psi.Environment["RETAIN_CPU_ALLOCATIONS"] = "1";
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet for tools/TorchSharpPeer");
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode == 3) return null;
+        var field = stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(f => f.StartsWith("images/s=", StringComparison.Ordinal));
+        if (p.ExitCode != 0 || field == null)
+            throw new InvalidOperationException($"tools/TorchSharpPeer failed (exit {p.ExitCode}): {stderr.Trim()} {stdout.Trim()}");
+        return double.Parse(field["images/s=".Length..], CultureInfo.InvariantCulture);
     }
 
     /// <summary>Runs a reference script with the bench's thread count; its "images/s=" field.</summary>

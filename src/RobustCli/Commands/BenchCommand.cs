@@ -22,7 +22,9 @@ public static class BenchCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "cpu" };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the figures as JSON to this file." };
         var reference = new Option<FileInfo?>("--reference") { Description = "Path of reference_pgd_at.py (default: ../shared/bench/ beside the checkout)." };
-        var python = new Option<string>("--python") { Description = "Python with PyTorch for the reference.", DefaultValueFactory = _ => "/usr/bin/python3" };
+        var python = new Option<string>("--python") { Description = "Python with PyTorch for the reference.", DefaultValueFactory = _ => OperatingSystem.IsWindows() ? "python" : "/usr/bin/python3" };
+        var peer = new Option<FileInfo?>("--torchsharp-peer") { Description = "tools/TorchSharpPeer's TorchSharpPeer.dll: the same step in plain TorchSharp, timed beside each repeat (default: its build in the checkout, when there is one)." };
+        var noPeer = new Option<bool>("--no-torchsharp-peer") { Description = "Do not time the plain TorchSharp step." };
         var noReference = new Option<bool>("--no-reference") { Description = "Time RobustCli alone." };
         var channelsLast = new Option<bool>("--channels-last") { Description = "Store weights and inputs channels_last on both sides (the reference gets CL=1)." };
         var calls = new Option<int>("--overhead-calls") { Description = "Calls timed for the per-call overhead.", DefaultValueFactory = _ => 200_000 };
@@ -30,7 +32,8 @@ public static class BenchCommand
         var epochReference = new Option<FileInfo?>("--epoch-reference") { Description = "Path of reference_train_epoch.py (default: scripts/bench/ in the checkout)." };
         var cmd = new Command("bench", """
             Benchmark the tensor binding, the registered pgd-at method through the real training loop (synthetic data in
-            memory, no clean-accuracy pass) beside PyTorch eager (../shared/bench/reference_pgd_at.py), and one
+            memory, no clean-accuracy pass) beside PyTorch eager (../shared/bench/reference_pgd_at.py) and the same step
+            in plain TorchSharp (tools/TorchSharpPeer, smallcnn), and one
             end-to-end epoch of the quickstart's recipe on Fashion-MNIST (data loading, metrics, with and without the
             clean-accuracy pass) beside scripts/bench/reference_train_epoch.py; repeat by repeat, medians and ratios.
 
@@ -40,7 +43,7 @@ public static class BenchCommand
               robust bench --device cuda --channels-last
             """)
         {
-            models, repeats, iters, steps, threads, device, json, reference, python, noReference, calls, channelsLast, epochImages, epochReference,
+            models, repeats, iters, steps, threads, device, json, reference, python, noReference, peer, noPeer, calls, channelsLast, epochImages, epochReference,
         };
         cmd.SetAction(parse => Guard.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -70,7 +73,17 @@ public static class BenchCommand
                     return 2;
                 }
             }
-            var runner = new Benchmark(parse.GetValue(python)!, refScript, nThreads, dev, parse.GetValue(channelsLast), o, RepoPaths.Root);
+            string? peerDll = null;
+            if (!parse.GetValue(noPeer) && !parse.GetValue(noReference))
+            {
+                peerDll = parse.GetValue(peer)?.FullName ?? RepoPaths.TorchSharpPeerCandidates().Where(File.Exists).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault();
+                if (parse.GetValue(peer) is { } given && !given.Exists)
+                {
+                    err.WriteLine($"error: --torchsharp-peer {given.FullName}: no such file; build it with `dotnet build tools/TorchSharpPeer -c Release`");
+                    return 2;
+                }
+            }
+            var runner = new Benchmark(parse.GetValue(python)!, refScript, nThreads, dev, parse.GetValue(channelsLast), o, RepoPaths.Root) { TorchSharpPeer = peerDll };
             o.WriteLine($"RobustCli bench: {torch.EngineDescription}, device {dev}, {nThreads} threads, {Environment.ProcessorCount} cores, {parse.GetValue(repeats)} repeats (medians)");
             var report = new Dictionary<string, object?>
             {
