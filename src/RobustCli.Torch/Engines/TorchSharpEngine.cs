@@ -172,7 +172,8 @@ internal static unsafe partial class NativeMethods
         if (x.numel() != 1) throw new ArgumentException($"a Tensor with {x.numel()} elements cannot be converted to TScalar");
         if (x.is_floating_point() || x.is_complex())
         {
-            *d = x.to_type(ScalarType.Float64).item<double>();
+            using var f = x.to_type(ScalarType.Float64);
+            *d = f.item<double>();
             *i = (long)*d;
         }
         else if (x.dtype == ScalarType.Bool)
@@ -766,7 +767,8 @@ internal static unsafe partial class NativeMethods
     internal static IntPtr rcl_scatter_value(IntPtr a, long dim, IntPtr index, double v, long iv, int kind) => Tensor(() =>
     {
         var x = T(a);
-        using var src = TS.full(T(index).shape, S(v, iv, kind), x.dtype, x.device);
+        using var s = S(v, iv, kind);
+        using var src = TS.full(T(index).shape, s, x.dtype, x.device);
         return x.scatter(dim, T(index), src);
     });
 
@@ -871,9 +873,16 @@ internal static unsafe partial class NativeMethods
         4 => F.softplus(T(x), a, b),
         // TorchSharp 0.107's hardtanh returns its input unclamped; hardtanh is clamp to [a, b] (its gradient
         // differs only at inputs exactly on a bound).
-        5 => T(x).clamp(a.ToScalar(), b.ToScalar()),
+        5 => Clamp(T(x), a, b),
         _ => throw new ArgumentException("unknown activation"),
     });
+
+    private static TT Clamp(TT x, double lo, double hi)
+    {
+        using var l = lo.ToScalar();
+        using var h = hi.ToScalar();
+        return x.clamp(l, h);
+    }
 
     internal static IntPtr rcl_softmax(int log, IntPtr x, long dim) => Tensor(() => log != 0 ? F.log_softmax(T(x), dim) : F.softmax(T(x), dim));
 
