@@ -20,10 +20,22 @@ internal static class Interruption
         {
             lock (Gate)
             {
-                registrations ??= [PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle), PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle)];
+                registrations ??= Register(PosixSignal.SIGTERM, PosixSignal.SIGINT);
             }
             return Source.Token;
         }
+    }
+
+    // .NET maps these signals to console events on Windows; a platform that lacks one still gets the others.
+    private static List<PosixSignalRegistration> Register(params PosixSignal[] signals)
+    {
+        var list = new List<PosixSignalRegistration>();
+        foreach (var signal in signals)
+        {
+            try { list.Add(PosixSignalRegistration.Create(signal, Handle)); }
+            catch (PlatformNotSupportedException) { }
+        }
+        return list;
     }
 
     private static long firstSignal;
