@@ -15,9 +15,12 @@ slurm_log=$(mktemp)
 slurm_pid=$!
 dotnet test "$here/RobustCli.sln" -c Release --no-build 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# dotnet test prints one "Passed!/Failed!  - Failed: F, Passed: P, ..." line per test assembly.
-read -r passed failed < <(grep -E '(Passed|Failed)!  - Failed:' "$log" |
-  sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\2 \1/' | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+# dotnet test prints one "Passed!/Failed!  - Failed: F, Passed: P, ..." line per test assembly: "P F" summed.
+counts() {
+  grep -E '(Passed|Failed)!  - Failed:' "$1" |
+    sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\2 \1/' | awk '{p+=$1; f+=$2} END {print p+0, f+0}'
+}
+read -r passed failed < <(counts "$log")
 assemblies=$(find "$here/tests" -name '*.Tests.csproj' | wc -l)
 reported=$(grep -cE '(Passed|Failed)!  - Failed:' "$log")
 rm -f "$log"
@@ -39,8 +42,7 @@ for project in RobustCli.Torch.Tests RobustCli.Core.Tests; do
     ts_status=1
   fi
 done
-read -r ts_passed ts_failed < <(grep -E '(Passed|Failed)!  - Failed:' "$ts_log" |
-  sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\2 \1/' | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+read -r ts_passed ts_failed < <(counts "$ts_log")
 ts_reported=$(grep -cE '(Passed|Failed)!  - Failed:' "$ts_log")
 if ((ts_reported < 2)); then ts_failed=$((ts_failed + 2 - ts_reported)); fi
 if ((ts_status != 0 && ts_failed == 0)); then ts_failed=1; fi

@@ -23,19 +23,9 @@ public static class TestPaths
     public const string Python = "/usr/bin/python3";
 
     /// <summary>Runs a Python script with arguments; throws with its stderr when it fails.</summary>
-    public static string RunPython(string script, params string[] args)
-    {
-        var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(PythonScript(script));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {Python}: install python3-torch (./scripts/setup.sh)");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{script} {string.Join(' ', args)} failed ({p.ExitCode}):\n{stderr}");
-        return stdout.Result;
-    }
+    public static string RunPython(string script, params string[] args) =>
+        Run(Python, [PythonScript(script), .. args], new() { ["PYTHONDONTWRITEBYTECODE"] = "1" }, script,
+            "install python3-torch (./scripts/setup.sh)");
 
     /// <summary>
     /// tools/TorchSharpPeer, built beside the tests (plain TorchSharp code: Module.save / Module.load, the bench's
@@ -56,17 +46,20 @@ public static class TestPaths
     }
 
     /// <summary>Runs tools/TorchSharpPeer with arguments (2 threads); throws with its stderr when it fails.</summary>
-    public static string RunTorchSharpPeer(params string[] args)
+    public static string RunTorchSharpPeer(params string[] args) =>
+        Run("dotnet", [TorchSharpPeer, .. args], new() { ["THREADS"] = "2" }, "TorchSharpPeer", "install the .NET SDK");
+
+    /// <summary>Runs a program and returns its standard output; throws with its stderr when it fails.</summary>
+    private static string Run(string program, string[] args, Dictionary<string, string> env, string what, string hint)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(TorchSharpPeer);
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["THREADS"] = "2";
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start dotnet");
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {program}: {hint}");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"TorchSharpPeer {string.Join(' ', args)} failed ({p.ExitCode}):\n{stderr}");
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{what} {string.Join(' ', args.Skip(1))} failed ({p.ExitCode}):\n{stderr}");
         return stdout.Result;
     }
 

@@ -213,38 +213,35 @@ public sealed class Benchmark(string python, string? refScript, int threads, Dev
     {
         // The plain loop is the CPU recipe in the default layout: nothing to compare a CUDA or channels-last run with.
         if (device.IsCuda || channelsLast) return null;
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { peer, "bench", spec.Name, spec.Batch.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture), iters.ToString(CultureInfo.InvariantCulture) })
-            psi.ArgumentList.Add(a);
-        psi.Environment["THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
         // The same glibc malloc setting our side runs with (JobRuntime.ConfigureThreads): without it the plain loop
         // page-faults its activations in afresh every step (about 20% slower here), which is not the binding's doing.
-        psi.Environment["RETAIN_CPU_ALLOCATIONS"] = "1";
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet for tools/TorchSharpPeer");
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode == 3) return null;
-        var field = stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(f => f.StartsWith("images/s=", StringComparison.Ordinal));
-        if (p.ExitCode != 0 || field == null)
-            throw new InvalidOperationException($"tools/TorchSharpPeer failed (exit {p.ExitCode}): {stderr.Trim()} {stdout.Trim()}");
-        return double.Parse(field["images/s=".Length..], CultureInfo.InvariantCulture);
+        // Exit 3: the peer has no such model.
+        return ImagesPerSecond("dotnet", "tools/TorchSharpPeer",
+            [peer, "bench", spec.Name, spec.Batch.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture), iters.ToString(CultureInfo.InvariantCulture)],
+            new() { ["RETAIN_CPU_ALLOCATIONS"] = "1" }, skipExitCode: 3);
     }
 
     /// <summary>Runs a reference script with the bench's thread count; its "images/s=" field.</summary>
-    private double ReferenceRun(string what, string[] args, Dictionary<string, string> env)
+    private double ReferenceRun(string what, string[] args, Dictionary<string, string> env) => ImagesPerSecond(python, what, args, env)!.Value;
+
+    /// <summary>
+    /// Runs a reference program with the bench's thread count and returns the "images/s=" field of its output; null
+    /// when it exits with <paramref name="skipExitCode"/> (it has nothing to time).
+    /// </summary>
+    private double? ImagesPerSecond(string program, string what, string[] args, Dictionary<string, string> env, int? skipExitCode = null)
     {
-        var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
         foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program} for {what}");
+        var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
+        if (p.ExitCode == skipExitCode) return null;
         var field = stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(f => f.StartsWith("images/s=", StringComparison.Ordinal));
         if (p.ExitCode != 0 || field == null)
-            throw new InvalidOperationException($"{what} failed (exit {p.ExitCode}): {stderr.Trim()} {stdout.Trim()}");
+            throw new InvalidOperationException($"{what} failed (exit {p.ExitCode}): {stderr.Result.Trim()} {stdout.Trim()}");
         return double.Parse(field["images/s=".Length..], CultureInfo.InvariantCulture);
     }
 

@@ -56,7 +56,6 @@ internal static unsafe partial class NativeMethods
 
     private static IntPtr Fail(Exception e) { SetError(e); return IntPtr.Zero; }
     private static int Failed(Exception e) { SetError(e); return 1; }
-    private static int Negative(Exception e) { SetError(e); return -1; }
 
     private static TT T(IntPtr h)
     {
@@ -87,6 +86,21 @@ internal static unsafe partial class NativeMethods
     {
         Clear();
         try { f(); return 0; } catch (Exception e) { return Failed(e); }
+    }
+
+    /// <summary>A count, size or flag; <paramref name="failure"/> (-1 as the shim returns, or 0) when it throws.</summary>
+    private static TV Value<TV>(Func<TV> f, TV failure)
+    {
+        Clear();
+        try { return f(); } catch (Exception e) { SetError(e); return failure; }
+    }
+
+    /// <summary>An op whose result TorchSharp may hand back as its input object (views, no-op conversions).</summary>
+    private static IntPtr View(IntPtr a, Func<TT, TT> f)
+    {
+        Clear();
+        try { var x = T(a); return W(f(x), x); }
+        catch (Exception e) { return Fail(e); }
     }
 
     private static long[] A(long* p, int n) => n <= 0 ? [] : new ReadOnlySpan<long>(p, n).ToArray();
@@ -132,17 +146,17 @@ internal static unsafe partial class NativeMethods
 
     // ---- properties ----
 
-    internal static int rcl_ndim(IntPtr t) { Clear(); try { return (int)T(t).ndim; } catch (Exception e) { return Negative(e); } }
+    internal static int rcl_ndim(IntPtr t) => Value(() => (int)T(t).ndim, -1);
 
     private static int CopyDims(long[] dims, long* o, int cap)
     {
         for (var i = 0; i < dims.Length && i < cap; i++) o[i] = dims[i];
         return dims.Length;
     }
-    internal static int rcl_shape(IntPtr t, long* o, int cap) { Clear(); try { return CopyDims(T(t).shape, o, cap); } catch (Exception e) { return Negative(e); } }
-    internal static int rcl_strides(IntPtr t, long* o, int cap) { Clear(); try { return CopyDims(T(t).stride(), o, cap); } catch (Exception e) { return Negative(e); } }
-    internal static long rcl_numel(IntPtr t) { Clear(); try { return T(t).numel(); } catch (Exception e) { return Negative(e); } }
-    internal static int rcl_dtype(IntPtr t) { Clear(); try { return (int)T(t).dtype; } catch (Exception e) { return Negative(e); } }
+    internal static int rcl_shape(IntPtr t, long* o, int cap) => Value(() => CopyDims(T(t).shape, o, cap), -1);
+    internal static int rcl_strides(IntPtr t, long* o, int cap) => Value(() => CopyDims(T(t).stride(), o, cap), -1);
+    internal static long rcl_numel(IntPtr t) => Value(() => T(t).numel(), -1L);
+    internal static int rcl_dtype(IntPtr t) => Value(() => (int)T(t).dtype, -1);
 
     internal static int rcl_device(IntPtr t, int* type, int* index) => Status(() =>
     {
@@ -151,25 +165,20 @@ internal static unsafe partial class NativeMethods
         *index = d.index;
     });
 
-    internal static int rcl_is_contiguous(IntPtr t, int memory_format)
+    internal static int rcl_is_contiguous(IntPtr t, int memory_format) => Value(() =>
     {
-        Clear();
-        try
-        {
-            var x = T(t);
-            if (memory_format != 1) return x.is_contiguous() ? 1 : 0;
-            // TorchSharp asks only about the default layout: channels-last means the dims permuted to NHWC are.
-            if (x.ndim != 4) return 0;
-            using var p = x.permute(0, 2, 3, 1);
-            return p.is_contiguous() ? 1 : 0;
-        }
-        catch (Exception e) { return Negative(e); }
-    }
+        var x = T(t);
+        if (memory_format != 1) return x.is_contiguous() ? 1 : 0;
+        // TorchSharp asks only about the default layout: channels-last means the dims permuted to NHWC are.
+        if (x.ndim != 4) return 0;
+        using var p = x.permute(0, 2, 3, 1);
+        return p.is_contiguous() ? 1 : 0;
+    }, -1);
 
     internal static int rcl_item(IntPtr t, double* d, long* i) => Status(() =>
     {
         var x = T(t);
-        if (x.numel() != 1) throw new ArgumentException($"a Tensor with {x.numel()} elements cannot be converted to TScalar");
+        if (x.numel() != 1) throw new ArgumentException($"a Tensor with {x.numel()} elements cannot be converted to Scalar");
         if (x.is_floating_point() || x.is_complex())
         {
             using var f = x.to_type(ScalarType.Float64);
@@ -250,8 +259,7 @@ internal static unsafe partial class NativeMethods
 
     internal static IntPtr rcl_arange(double start, double end, double step, int dtype, int dev_type, int dev_index) => Tensor(() =>
     {
-        // Whole bounds give an int64 range, as at::arange(double, ...) does not but PyTorch's Python layer does:
-        // the binding always passes a dtype when it cares, so follow at::arange exactly (float default).
+        // at::arange(double, double, double) gives the default float dtype when none is asked for; so does this.
         using var a = start.ToScalar();
         using var b = end.ToScalar();
         using var c = step.ToScalar();
@@ -309,7 +317,7 @@ internal static unsafe partial class NativeMethods
         cpu.ReadBytesFromStream(src, 1 << 20);
     }
 
-    internal static long rcl_nbytes(IntPtr t) { Clear(); try { var x = T(t); return x.numel() * x.ElementSize; } catch (Exception e) { return Negative(e); } }
+    internal static long rcl_nbytes(IntPtr t) => Value(() => { var x = T(t); return x.numel() * x.ElementSize; }, -1L);
 
     internal static int rcl_to_bytes(IntPtr t, void* dst, long nbytes) => Status(() =>
     {
@@ -325,35 +333,19 @@ internal static unsafe partial class NativeMethods
 
     // ---- conversion and copies ----
 
-    internal static IntPtr rcl_to(IntPtr t, int dtype, int dev_type, int dev_index, int non_blocking, int copy)
-    {
-        Clear();
-        try
-        {
-            var x = T(t);
-            var st = dtype >= 0 ? (ScalarType)dtype : x.dtype;
-            var dev = dev_type >= 0 ? DEV(dev_type, dev_index) : x.device;
-            return W(x.to(st, dev, copy != 0, false, non_blocking != 0), x);
-        }
-        catch (Exception e) { return Fail(e); }
-    }
+    internal static IntPtr rcl_to(IntPtr t, int dtype, int dev_type, int dev_index, int non_blocking, int copy) =>
+        View(t, x => x.to(dtype >= 0 ? (ScalarType)dtype : x.dtype, dev_type >= 0 ? DEV(dev_type, dev_index) : x.device, copy != 0, false, non_blocking != 0));
 
     internal static IntPtr rcl_clone(IntPtr t) => Tensor(() => T(t).clone());
 
-    internal static IntPtr rcl_contiguous(IntPtr t, int memory_format)
+    internal static IntPtr rcl_contiguous(IntPtr t, int memory_format) => View(t, x =>
     {
-        Clear();
-        try
-        {
-            var x = T(t);
-            if (memory_format != 1) return W(x.contiguous(), x);
-            // channels_last: the NHWC-contiguous copy seen through NCHW dims (as at::contiguous(ChannelsLast)).
-            using var p = x.permute(0, 2, 3, 1);
-            using var c = p.contiguous();
-            return W(c.permute(0, 3, 1, 2));
-        }
-        catch (Exception e) { return Fail(e); }
-    }
+        if (memory_format != 1) return x.contiguous();
+        // channels_last: the NHWC-contiguous copy seen through NCHW dims (as at::contiguous(ChannelsLast)).
+        using var p = x.permute(0, 2, 3, 1);
+        using var c = p.contiguous();
+        return c.permute(0, 3, 1, 2);
+    });
 
     internal static int rcl_copy_(IntPtr dst, IntPtr src) => Status(() => T(dst).copy_(T(src)));
 
@@ -502,7 +494,7 @@ internal static unsafe partial class NativeMethods
     {
         var x = T(a);
         using var s = S(v, iv, kind);
-        if (!reverse.Equals(0))
+        if (reverse != 0)
         {
             switch (op)
             {
@@ -716,32 +708,18 @@ internal static unsafe partial class NativeMethods
 
     internal static IntPtr rcl_shape_op(int op, IntPtr a, long* dims, int n)
     {
-        Clear();
-        try
+        var d = A(dims, n);
+        return View(a, x => op switch
         {
-            var x = T(a);
-            var d = A(dims, n);
-            var r = op switch
-            {
-                0 => x.reshape(d),
-                1 => x.view(d),
-                2 => x.expand(d),
-                3 => x.permute(d),
-                4 => x.repeat(d),
-                5 => x.flip(d),
-                6 => x.squeeze_dims(d),
-                _ => throw new ArgumentException("unknown shape op"),
-            };
-            return W(r, x);
-        }
-        catch (Exception e) { return Fail(e); }
-    }
-
-    private static IntPtr View(IntPtr a, Func<TT, TT> f)
-    {
-        Clear();
-        try { var x = T(a); return W(f(x), x); }
-        catch (Exception e) { return Fail(e); }
+            0 => x.reshape(d),
+            1 => x.view(d),
+            2 => x.expand(d),
+            3 => x.permute(d),
+            4 => x.repeat(d),
+            5 => x.flip(d),
+            6 => x.squeeze_dims(d),
+            _ => throw new ArgumentException("unknown shape op"),
+        });
     }
 
     internal static IntPtr rcl_flatten(IntPtr a, long start, long end) => View(a, x => x.flatten(start, end));
@@ -909,8 +887,8 @@ internal static unsafe partial class NativeMethods
     // ---- autograd ----
 
     internal static int rcl_set_requires_grad(IntPtr t, int flag) => Status(() => T(t).requires_grad = flag != 0);
-    internal static int rcl_requires_grad(IntPtr t) { Clear(); try { return T(t).requires_grad ? 1 : 0; } catch (Exception e) { return Negative(e); } }
-    internal static int rcl_is_leaf(IntPtr t) { Clear(); try { return T(t).is_leaf ? 1 : 0; } catch (Exception e) { return Negative(e); } }
+    internal static int rcl_requires_grad(IntPtr t) => Value(() => T(t).requires_grad ? 1 : 0, -1);
+    internal static int rcl_is_leaf(IntPtr t) => Value(() => T(t).is_leaf ? 1 : 0, -1);
     internal static int rcl_retain_grad(IntPtr t) => Status(() => T(t).retain_grad());
     internal static IntPtr rcl_grad(IntPtr t) => Tensor(() => T(t).grad!);
     internal static int rcl_set_grad(IntPtr t, IntPtr g) => Status(() => T(t).grad = OT(g));
@@ -1093,19 +1071,17 @@ internal static unsafe partial class NativeMethods
 
     private static readonly IntPtr Version = Marshal.StringToCoTaskMemUTF8(LibTorchVersion());
 
-    private static string LibTorchVersion()
-    {
-        // TorchSharp reports its own assembly version; the libtorch it ships is in the package name (libtorch-cpu 2.10.0).
-        var v = typeof(TS).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "LibTorchVersion")?.Value;
-        return v ?? "2.10.0";
-    }
+    // TorchSharp reports only its own version; the libtorch it runs is the version of the libtorch package this
+    // build referenced, which RobustCli.Torch.csproj records in the assembly's metadata.
+    private static string LibTorchVersion() =>
+        typeof(NativeMethods).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "LibTorchVersion")?.Value ?? "unknown";
 
     internal static byte* rcl_torch_version() => (byte*)Version;
 
     internal static int rcl_manual_seed(ulong seed) => Status(() => TS.manual_seed((long)seed));
     internal static int rcl_set_num_threads(int n) => Status(() => TS.set_num_threads(n));
-    internal static int rcl_get_num_threads() { Clear(); try { return TS.get_num_threads(); } catch (Exception e) { return Negative(e); } }
+    internal static int rcl_get_num_threads() => Value(TS.get_num_threads, -1);
     internal static int rcl_set_num_interop_threads(int n) => Status(() => TS.set_num_interop_threads(n));
 
     [DllImport("libc", EntryPoint = "mallopt")]
@@ -1119,9 +1095,9 @@ internal static unsafe partial class NativeMethods
         if (Mallopt(mTrimThreshold, (int)Math.Min(trim_threshold, int.MaxValue)) != 1) throw new InvalidOperationException($"mallopt(M_TRIM_THRESHOLD) refused {trim_threshold}");
     });
 
-    internal static int rcl_cuda_is_available() { Clear(); try { return TS.cuda.is_available() ? 1 : 0; } catch (Exception e) { SetError(e); return 0; } }
-    internal static int rcl_cuda_device_count() { Clear(); try { return TS.cuda.device_count(); } catch (Exception e) { SetError(e); return 0; } }
-    internal static int rcl_cudnn_is_available() { Clear(); try { return TS.cuda.is_cudnn_available() ? 1 : 0; } catch (Exception e) { SetError(e); return 0; } }
+    internal static int rcl_cuda_is_available() => Value(() => TS.cuda.is_available() ? 1 : 0, 0);
+    internal static int rcl_cuda_device_count() => Value(TS.cuda.device_count, 0);
+    internal static int rcl_cudnn_is_available() => Value(() => TS.cuda.is_cudnn_available() ? 1 : 0, 0);
 
     // TorchSharp 0.107 exposes neither cuDNN's benchmark/deterministic switches nor autocast: on a machine
     // with CUDA, asking for them is refused with that reason rather than silently ignored. Without CUDA they

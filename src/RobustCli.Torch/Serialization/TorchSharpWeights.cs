@@ -39,24 +39,13 @@ public static class TorchSharpWeights
     public static StateDict Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"weights file not found: {path}", path);
+        return TryLoad(path) ?? throw NotThisFormat(path);
+    }
+
+    /// <summary>The file's tensors when it parses as TorchSharp's format exactly to its end; null when it does not.</summary>
+    public static StateDict? TryLoad(string path)
+    {
         var bytes = File.ReadAllBytes(path);
-        return Parse(bytes, path) ?? throw new FormatException(
-            $"{path}: not a TorchSharp weights file (Module.save's format: a count, then key, dtype, shape and bytes per tensor, ending at the file's end)");
-    }
-
-    /// <summary>True when the file parses as TorchSharp's format, exactly to its end.</summary>
-    public static bool Recognizes(string path)
-    {
-        try
-        {
-            var bytes = File.ReadAllBytes(path);
-            return Scan(bytes) != null;
-        }
-        catch (IOException) { return false; }
-    }
-
-    private static StateDict? Parse(byte[] bytes, string path)
-    {
         var entries = Scan(bytes);
         if (entries == null) return null;
         var sd = new StateDict();
@@ -72,6 +61,9 @@ public static class TorchSharpWeights
         }
         return sd;
     }
+
+    public static FormatException NotThisFormat(string path) => new(
+        $"{path}: not a TorchSharp weights file (Module.save's format: a count, then key, dtype, shape and bytes per tensor, ending at the file's end)");
 
     private sealed record Entry(string Key, DType DType, long[] Shape, int Offset, int Length);
 

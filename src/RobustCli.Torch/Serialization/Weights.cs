@@ -33,8 +33,11 @@ public static class Weights
         if (!File.Exists(path)) throw new FileNotFoundException($"weights file not found: {path}", path);
         if (IsSafeTensors(path)) return SafeTensors.Load(path).Tensors;
         // TorchSharp's format has no magic number: it is taken only when the whole file parses as it.
-        if (!IsZip(path) && TorchSharpWeights.Recognizes(path)) return TorchSharpWeights.Load(path);
-        if (IsTorchSharpName(path) && !IsZip(path)) return TorchSharpWeights.Load(path);
+        if (!IsZip(path))
+        {
+            if (TorchSharpWeights.TryLoad(path) is { } sd) return sd;
+            if (IsTorchSharpName(path)) throw TorchSharpWeights.NotThisFormat(path);
+        }
         return FromArchive(TorchArchive.Load(path), path);
     }
 
